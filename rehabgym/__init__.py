@@ -1,0 +1,1 @@
+"""rehabgym: a virtual stroke patient and RL therapist environments."""
