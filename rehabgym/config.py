@@ -55,7 +55,8 @@ def _check_value(name: str, tp: Any, value: Any) -> Any:
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(value) != len(args):
                 raise ConfigError(f"{name}: expected {len(args)} items, got {len(value)}")
-            items = [_check_value(f"{name}[{i}]", a, v) for i, (a, v) in enumerate(zip(args, value))]
+            pairs = enumerate(zip(args, value))
+            items = [_check_value(f"{name}[{i}]", a, v) for i, (a, v) in pairs]
         else:
             item_tp = args[0] if args else Any
             items = [_check_value(f"{name}[{i}]", item_tp, v) for i, v in enumerate(value)]

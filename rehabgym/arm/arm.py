@@ -101,7 +101,9 @@ class Arm:
         """Control period (s): the time one `step` advances."""
         return self.config.control_period
 
-    def reset(self, batch_size: int | None = None, joint_angles: np.ndarray | None = None) -> ArmState:
+    def reset(
+        self, batch_size: int | None = None, joint_angles: np.ndarray | None = None
+    ) -> ArmState:
         """Put every arm at rest in the start posture (or at `joint_angles` [B, 2], radians)."""
         b = self._batch if batch_size is None else batch_size
         if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1:
@@ -270,7 +272,9 @@ class Arm:
             )
         return u
 
-    def _assist_force(self, target: np.ndarray | None, gain: np.ndarray | float | None) -> np.ndarray:
+    def _assist_force(
+        self, target: np.ndarray | None, gain: np.ndarray | float | None
+    ) -> np.ndarray:
         if target is None or gain is None:
             raise ValueError("assist_target and assist_gain: give both or neither")
         tgt = np.asarray(target, dtype=float)
