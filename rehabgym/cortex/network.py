@@ -1,0 +1,182 @@
+"""The motor-cortex network: a rate RNN on the sheet with E/I types (Dale's law) and masks.
+
+Dynamics (Euler, dt = 10 ms, tau = 50 ms):
+    x <- x + dt/tau * (-x + W r + W_in u + b) + noise,      r = relu(tanh(x)) * alive
+    excitation = sigmoid(W_out r + b_out)                     (six muscles, in [0, 1])
+
+Dale's law by parametrisation: the network stores non-negative magnitudes and the sign of every
+recurrent weight is its source neuron's type, so no optimiser or plasticity rule can flip it.
+Corticospinal (output) weights leave excitatory neurons only. Masks make anatomy explicit:
+`connectivity` (who synapses onto whom), `alive` (dead neurons are silent and disconnected)
+and `corticospinal` (which output fibres exist); areas scale the output (M1 strong, PM weak).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from rehabgym.cortex.sheet import M1, PM, Sheet, SheetConfig
+
+N_OUTPUTS = 6
+
+
+@dataclass
+class CortexConfig:
+    """Every default of the cortex network."""
+
+    sheet: SheetConfig = field(default_factory=SheetConfig)
+    tau: float = 0.05  # s
+    dt: float = 0.01  # s, the arm's control period
+    noise_std: float = 0.02  # private noise added to x each step
+    recurrent_gain: float = 1.2  # spectral scale of the initial recurrent weights
+    m1_output_gain: float = 1.0  # corticospinal strength of M1
+    premotor_output_gain: float = 0.1  # PM's corticospinal projection: weak, can grow
+    proprio_delay: float = 0.03  # s (joint angles and velocities)
+    vision_delay: float = 0.08  # s (hand position)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.dt <= self.tau:
+            raise ValueError(f"dt: must be in (0, tau={self.tau}], got {self.dt}")
+        for name in ("noise_std", "premotor_output_gain", "proprio_delay", "vision_delay"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}: must be >= 0, got {getattr(self, name)}")
+
+    @property
+    def proprio_delay_steps(self) -> int:
+        return int(round(self.proprio_delay / self.dt))
+
+    @property
+    def vision_delay_steps(self) -> int:
+        return int(round(self.vision_delay / self.dt))
+
+
+class Weights(NamedTuple):
+    """Effective (signed, masked) weights, computed once per batch of reaches."""
+
+    rec: torch.Tensor  # [N, N] post x pre
+    inp: torch.Tensor  # [N, n_inputs]
+    bias: torch.Tensor  # [N]
+    out: torch.Tensor  # [6, N]
+    out_bias: torch.Tensor  # [6]
+    alive: torch.Tensor  # [N]
+
+
+class Cortex(nn.Module):
+    """Rate RNN on a cortical sheet. Tensors are batch-first; the batch is chosen per call.
+
+    Args:
+        config: `CortexConfig` (the sheet is generated from `config.sheet`, seeded).
+        n_inputs: size of the input vector (target, proprioception, vision), built by the loop.
+    """
+
+    def __init__(self, config: CortexConfig | None = None, n_inputs: int = 8) -> None:
+        super().__init__()
+        self.config = config or CortexConfig()
+        self.sheet = Sheet.generate(self.config.sheet)
+        self.n_inputs = n_inputs
+        sh = self.sheet
+        n = sh.n
+        g = torch.Generator().manual_seed(self.config.sheet.seed + 1)
+        exc = torch.as_tensor(sh.excitatory)
+        conn = torch.as_tensor(sh.connectivity, dtype=torch.float32)
+        sign = torch.where(exc, 1.0, -1.0)
+        self.register_buffer("positions", torch.as_tensor(sh.positions, dtype=torch.float32))
+        self.register_buffer("area", torch.as_tensor(sh.area, dtype=torch.long))
+        self.register_buffer("excitatory", exc)
+        self.register_buffer("sign", sign)
+        self.register_buffer("connectivity", conn)
+        self.register_buffer("alive", torch.ones(n))
+        cs = exc.float()[None, :].repeat(N_OUTPUTS, 1)
+        self.register_buffer("corticospinal", cs)
+        area_gain = torch.where(self.area == PM, self.config.premotor_output_gain,
+                                self.config.m1_output_gain)
+        self.register_buffer("output_gain", area_gain)
+
+        # Balanced initial magnitudes: inhibitory synapses scaled so E and I input match.
+        k = conn.sum(1).clamp(min=1.0)[:, None]
+        n_e, n_i = exc.sum(), (~exc).sum()
+        scale = torch.where(exc, 1.0, float(n_e) / float(n_i))[None, :]
+        mag = torch.rand(n, n, generator=g) * 2 * self.config.recurrent_gain / k.sqrt() * scale
+        self.w_rec = nn.Parameter(mag * conn / scale.sqrt())
+        self.w_in = nn.Parameter(torch.randn(n, n_inputs, generator=g) / np.sqrt(n_inputs))
+        self.b = nn.Parameter(torch.zeros(n))
+        self.w_out = nn.Parameter(torch.rand(N_OUTPUTS, n, generator=g) * 0.1 / np.sqrt(n_e))
+        self.b_out = nn.Parameter(torch.full((N_OUTPUTS,), -3.0))
+
+    # ------------------------------------------------------------------ dynamics
+    @property
+    def n(self) -> int:
+        return self.sheet.n
+
+    def weights(self) -> Weights:
+        """The effective weights: Dale signs, masks and dead neurons applied."""
+        a = self.alive
+        rec = self.w_rec.clamp(min=0) * self.sign[None, :] * self.connectivity
+        rec = rec * a[:, None] * a[None, :]
+        out = self.w_out.clamp(min=0) * self.corticospinal * (self.output_gain * a)[None, :]
+        return Weights(rec, self.w_in * a[:, None], self.b * a, out, self.b_out, a)
+
+    def initial_state(self, batch_size: int) -> torch.Tensor:
+        """[B, N] resting activation."""
+        return torch.zeros(batch_size, self.n, device=self.alive.device)
+
+    def step(
+        self, x: torch.Tensor, inputs: torch.Tensor, w: Weights, noise: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One 10 ms step: returns (x, rates, muscle excitations) after the step.
+
+        `noise` [B, N] (standard normal, scaled here by `noise_std`) is passed in by the caller
+        so that node-perturbation plasticity can correlate it with the outcome.
+        """
+        r = self.rates(x, w)
+        drive = r @ w.rec.T + inputs @ w.inp.T + w.bias
+        x = x + (self.config.dt / self.config.tau) * (drive - x)
+        if noise is not None:
+            x = x + self.config.noise_std * noise
+        x = x * w.alive
+        r = self.rates(x, w)
+        return x, r, torch.sigmoid(r @ w.out.T + w.out_bias)
+
+    @staticmethod
+    def rates(x: torch.Tensor, w: Weights) -> torch.Tensor:
+        return torch.relu(torch.tanh(x)) * w.alive
+
+    # ------------------------------------------------------------------ read-outs
+    def alive_fraction(self, area: int | None = None) -> float:
+        sel = torch.ones_like(self.alive, dtype=torch.bool) if area is None else self.area == area
+        return float(self.alive[sel].mean())
+
+    def output_strength(self, area: int) -> float:
+        """Total corticospinal weight leaving `area` (M1 or PM): vicarious compensation grows PM's."""
+        w = self.weights().out
+        return float(w[:, self.area == area].sum())
+
+    def synapse_count(self) -> int:
+        """Existing synapses between living neurons."""
+        a = self.alive
+        return int((self.connectivity * a[:, None] * a[None, :]).sum())
+
+    def dale_ok(self) -> bool:
+        """True when every effective weight has its source's sign (or is zero)."""
+        w = self.weights()
+        signed = w.rec * self.sign[None, :]
+        return bool((signed >= 0).all() and (w.out >= 0).all()
+                    and (w.out[:, ~self.excitatory] == 0).all())
+
+    def describe(self) -> dict:
+        """Plain-data summary (for logs and saving)."""
+        return {
+            "n_neurons": self.n,
+            "n_excitatory": int(self.excitatory.sum()),
+            "n_m1": int((self.area == M1).sum()),
+            "n_pm": int((self.area == PM).sum()),
+            "synapses": self.synapse_count(),
+            "alive_fraction": self.alive_fraction(),
+            "output_m1": self.output_strength(M1),
+            "output_pm": self.output_strength(PM),
+        }
