@@ -1,0 +1,69 @@
+"""Center-out targets and the settings of a reach trial.
+
+The classic center-out task (Georgopoulos et al. 1982): targets evenly spaced on a circle
+around a central start position. Direction k points at angle 2πk/n, k = 0 along +x,
+counter-clockwise (seen from above, like joint flexion).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class ReachConfig:
+    """Every default of a reach trial and of its kinematic read-outs (SI units).
+
+    A reach succeeds when, at the end of the trial, the hand lies within `success_tolerance`
+    of the target and moves slower than `end_speed_threshold`. Movement onset and offset are
+    where the hand's speed crosses `onset_fraction` × the trial's peak speed; a trial whose
+    peak speed stays below `min_peak_speed` counts as "never moved". A local maximum of the
+    speed profile counts as a speed peak when it rises above `peak_fraction` × peak speed and
+    stands out from its surroundings by `peak_prominence` × peak speed (the topographic
+    prominence), so sensor jitter on a smooth profile does not add peaks.
+    """
+
+    n_targets: int = 8
+    radius: float = 0.10  # m, start-to-target distance
+    duration: float = 1.0  # s, trial length
+    success_tolerance: float = 0.01  # m, endpoint error allowed
+    end_speed_threshold: float = 0.03  # m/s, the hand must have stopped
+    onset_fraction: float = 0.05  # of peak speed: movement onset / offset threshold
+    min_peak_speed: float = 0.02  # m/s, below it the hand never moved
+    peak_fraction: float = 0.10  # of peak speed: smaller local maxima are not peaks
+    peak_prominence: float = 0.05  # of peak speed: how far a peak must stand out
+
+    def __post_init__(self) -> None:
+        if isinstance(self.n_targets, bool) or not isinstance(self.n_targets, int):
+            raise ValueError(f"n_targets: must be an integer >= 1, got {self.n_targets!r}")
+        if self.n_targets < 1:
+            raise ValueError(f"n_targets: must be >= 1, got {self.n_targets}")
+        for name in ("radius", "duration", "success_tolerance", "end_speed_threshold"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}: must be > 0, got {getattr(self, name)!r}")
+        if not self.min_peak_speed >= 0:
+            raise ValueError(f"min_peak_speed: must be >= 0, got {self.min_peak_speed!r}")
+        for name in ("onset_fraction", "peak_fraction", "peak_prominence"):
+            if not 0 < getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be in (0, 1), got {getattr(self, name)!r}")
+
+
+def direction_angles(n: int = 8) -> np.ndarray:
+    """[n] angles (rad) of the n center-out directions: 2πk/n, k = 0 along +x, CCW."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n: must be an integer >= 1, got {n!r}")
+    return 2.0 * math.pi * np.arange(int(n)) / int(n)
+
+
+def center_out_targets(center: np.ndarray, n: int = 8, radius: float = 0.10) -> np.ndarray:
+    """[n, 2] target positions (m) on a circle of `radius` around `center` [2]."""
+    c = np.asarray(center, dtype=float)
+    if c.shape != (2,) or not np.all(np.isfinite(c)):
+        raise ValueError(f"center: expected 2 finite numbers (x, y) in m, got {center!r}")
+    if isinstance(radius, bool) or not np.isfinite(radius) or not radius > 0:
+        raise ValueError(f"radius: must be a finite number > 0 (m), got {radius!r}")
+    a = direction_angles(n)
+    return c + radius * np.stack([np.cos(a), np.sin(a)], axis=1)
