@@ -1,0 +1,7 @@
+"""`python -m rehabgym` runs the `rehabgym` command."""
+
+import sys
+
+from rehabgym.cli import main
+
+sys.exit(main())
