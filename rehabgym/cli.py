@@ -58,7 +58,61 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     a.set_defaults(func=_run_bench_arm)
 
 
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_demo, _add_bench]
+# ---------------------------------------------------------------- train / evaluate
+def _run_train(args: argparse.Namespace) -> int:
+    from rehabgym.config import ConfigError
+    from rehabgym.training import load_train_config, train
+
+    config = args.config
+    if config is None and args.resume:  # resuming a run: its own resolved config
+        run = Path(args.resume).resolve().parent.parent
+        config = run / "config.yaml" if (run / "config.yaml").is_file() else None
+    try:
+        cfg = load_train_config(config or "configs/ppo_therapy.yaml")
+    except ConfigError as exc:
+        print(f"rehabgym train: bad config: {exc}", file=sys.stderr)
+        return 2
+    out = train(cfg, out=args.out, resume=args.resume, command=["rehabgym", *args.argv])
+    print(f"run folder: {out}   (tensorboard --logdir {Path(cfg.out_root)})")
+    return 0
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train an RL therapist, then compare it with the baselines")
+    p.add_argument("--config", help="experiment YAML (default: configs/ppo_therapy.yaml)")
+    p.add_argument("--resume", help="checkpoint .zip to continue (its timestep count goes on)")
+    p.add_argument("--out", help="run folder (default: <out_root>/<experiment>/<timestamp>/)")
+    p.set_defaults(func=_run_train)
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from rehabgym.evaluation import evaluate
+
+    env_kwargs = None if args.env_config is None else {"config": args.env_config}
+    out = Path(args.out) if args.out else _timestamped("runs/evaluate")
+    evaluate(args.therapist, args.patients, out, env_id=args.env_id, env_kwargs=env_kwargs,
+             seed=args.seed, baselines=args.baselines)
+    return 0
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="therapists on a held-out cohort of seeded patients")
+    p.add_argument("--therapist", nargs="+", required=True,
+                   help="heuristic names or <algorithm>:<model.zip>; the first is tested "
+                        "against the others and the baselines")
+    p.add_argument("--patients", type=int, default=20, help="held-out patients (default 20)")
+    p.add_argument("--baselines", nargs="*", default=None,
+                   help="heuristic baselines (default: all)")
+    p.add_argument("--env-id", default="rehabgym/Therapy-v0")
+    p.add_argument("--env-config", default=None,
+                   help="environment YAML (default: the model's run config, else the defaults)")
+    p.add_argument("--seed", type=int, default=1_000_000, help="first patient seed")
+    p.add_argument("--out", help="report folder (default: runs/evaluate/<timestamp>/)")
+    p.set_defaults(func=_run_evaluate)
+
+
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_demo, _add_bench, _add_train, _add_evaluate]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,494 @@
+"""Cohort evaluation of therapists: every therapist treats the same held-out seeded patients.
+
+All (therapist, patient) pairs run together in one batched vector environment (one cortex batch,
+one arm batch), so evaluating seven therapists costs about one batched episode, not seven.
+Statistics: mean final score with a 95 % t confidence interval, recovery as a fraction of the
+initial impairment ((final − initial) / (100 − initial)), dose, and paired t-tests of one
+therapist against each other on the same patients. The Student t distribution is computed here
+(regularized incomplete beta by its continued fraction) so scipy is not needed.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from rehabgym.therapists import N_DIRECTIONS, SB3Therapist, Therapist, profile_of
+
+# ---------------------------------------------------------------- Student t
+
+
+def _betacf(a: float, b: float, x: float) -> float:
+    """Continued fraction of the incomplete beta function (modified Lentz evaluation)."""
+    tiny, eps = 1e-300, 1e-15
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 500):
+        for numerator in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1.0) < eps:
+            break
+    return h
+
+
+def betainc(a: float, b: float, x: float) -> float:
+    """Regularized incomplete beta I_x(a, b) for a, b > 0 and 0 ≤ x ≤ 1."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    log_front = (math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+                 + a * math.log(x) + b * math.log1p(-x))
+    # the continued fraction converges fast for x < (a + 1) / (a + b + 2); use symmetry otherwise
+    if x < (a + 1.0) / (a + b + 2.0):
+        return math.exp(log_front) * _betacf(a, b, x) / a
+    return 1.0 - math.exp(log_front) * _betacf(b, a, 1.0 - x) / b
+
+
+def t_cdf(t: float, df: float) -> float:
+    """Cumulative distribution function of Student's t with `df` degrees of freedom."""
+    if math.isinf(t):
+        return 1.0 if t > 0 else 0.0
+    tail = 0.5 * betainc(0.5 * df, 0.5, df / (df + t * t))
+    return 1.0 - tail if t > 0 else tail
+
+
+def t_ppf(q: float, df: float) -> float:
+    """Quantile of Student's t (bisection on `t_cdf`; accurate to ~1e-10)."""
+    if not 0.0 < q < 1.0:
+        raise ValueError(f"q: {q} is outside (0, 1)")
+    lo, hi = -1e3, 1e3
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if t_cdf(mid, df) < q:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def mean_ci(x: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Mean and half-width of its `level` t confidence interval (NaNs dropped)."""
+    x = np.asarray(x, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return math.nan, math.nan
+    if x.size == 1:
+        return float(x[0]), math.nan
+    half = t_ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size)
+    return float(x.mean()), float(half)
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """Paired t-test of a − b on the same patients."""
+
+    mean_diff: float
+    ci_half: float
+    t: float
+    p: float
+    n: int
+
+
+def paired_t_test(a: np.ndarray, b: np.ndarray) -> PairedTest:
+    """Two-sided paired t-test of the mean of a − b against 0."""
+    diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    n = diff.size
+    mean, half = mean_ci(diff)
+    if n < 2:
+        return PairedTest(mean, half, math.nan, math.nan, n)
+    sd = diff.std(ddof=1)
+    if sd == 0.0:
+        t = 0.0 if mean == 0.0 else math.copysign(math.inf, mean)
+    else:
+        t = mean / (sd / math.sqrt(n))
+    p = 2.0 * (1.0 - t_cdf(abs(t), n - 1))
+    return PairedTest(mean, half, float(t), float(p), n)
+
+
+# ---------------------------------------------------------------- running a cohort
+
+
+@dataclass
+class CohortResult:
+    """What one therapist did to the held-out patients (one row per patient)."""
+
+    name: str
+    seeds: np.ndarray  # [N]
+    scores: np.ndarray  # [N, T + 1] motor score, day 0 = the assessment after the stroke
+    profiles: np.ndarray  # [N, T + 1, 8] per-direction scores
+    actions: np.ndarray  # [N, T, len(nvec)]
+    rewards: np.ndarray  # [N, T]
+    dose: np.ndarray  # [N] dose used by the end of the episode
+
+    @property
+    def initial(self) -> np.ndarray:
+        return self.scores[:, 0]
+
+    @property
+    def final(self) -> np.ndarray:
+        return self.scores[:, -1]
+
+    @property
+    def recovery(self) -> np.ndarray:
+        """(final − initial) / (100 − initial): the fraction of the impairment recovered."""
+        room = 100.0 - self.initial
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(room > 1e-9, (self.final - self.initial) / room, np.nan)
+
+
+TherapistFactory = Callable[[gym.spaces.Space, int], Therapist]
+"""Builds a fresh therapist for one patient: (single-env action space, seed) -> Therapist."""
+
+
+def make_cohort_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any]) -> gym.vector.VectorEnv:
+    """The environment's native batched vector env (falls back to a SyncVectorEnv)."""
+    try:
+        return gym.make_vec(env_id, num_envs=num_envs,
+                            vectorization_mode="vector_entry_point", **env_kwargs)
+    except (gym.error.Error, ValueError, TypeError):
+        return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync",
+                            vector_kwargs={}, **env_kwargs)
+
+
+def _row(info: dict[str, Any], i: int) -> dict[str, Any]:
+    """Environment i's entries of a vector env's info dict."""
+    out = {}
+    for key, value in info.items():
+        if key.startswith("_"):
+            continue
+        mask = info.get("_" + key)
+        if mask is not None and not np.asarray(mask)[i]:
+            continue
+        out[key] = _row(value, i) if isinstance(value, dict) else value[i]
+    return out
+
+
+def _score(obs: np.ndarray, info: dict[str, Any]) -> float:
+    return float(info["score"]) if "score" in info else 100.0 * float(obs[N_DIRECTIONS])
+
+
+def run_cohort(
+    therapists: dict[str, TherapistFactory],
+    env_id: str,
+    env_kwargs: dict[str, Any],
+    seeds: Sequence[int],
+    max_batch: int = 256,
+) -> dict[str, CohortResult]:
+    """Every therapist treats every seeded patient for one episode (batched)."""
+    names = list(therapists)
+    jobs = [(name, seed) for name in names for seed in seeds]
+    per_job: list[dict[str, Any]] = []
+    for start in range(0, len(jobs), max_batch):
+        per_job += _run_jobs(jobs[start:start + max_batch], therapists, env_id, env_kwargs)
+    results = {}
+    for name in names:
+        rows = [r for (n, _), r in zip(jobs, per_job) if n == name]
+        results[name] = CohortResult(
+            name=name,
+            seeds=np.asarray(seeds),
+            scores=np.stack([r["scores"] for r in rows]),
+            profiles=np.stack([r["profiles"] for r in rows]),
+            actions=np.stack([r["actions"] for r in rows]),
+            rewards=np.stack([r["rewards"] for r in rows]),
+            dose=np.array([r["dose"] for r in rows]),
+        )
+    return results
+
+
+def _run_jobs(jobs: list[tuple[str, int]], therapists: dict[str, TherapistFactory],
+              env_id: str, env_kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+    n = len(jobs)
+    envs = make_cohort_env(env_id, n, env_kwargs)
+    try:
+        space = envs.single_action_space
+        agents = [therapists[name](space, seed) for name, seed in jobs]
+        obs, info = envs.reset(seed=[int(seed) for _, seed in jobs])
+        infos = [_row(info, i) for i in range(n)]
+        for i, agent in enumerate(agents):
+            agent.reset(obs[i], infos[i])
+        rec: list[dict[str, list]] = [
+            {"scores": [_score(obs[i], infos[i])], "profiles": [profile_of(obs[i], infos[i])],
+             "actions": [], "rewards": [], "dose": [float(infos[i].get("dose", 0.0))]}
+            for i in range(n)]
+        running = np.ones(n, dtype=bool)
+        while running.any():
+            actions = _batch_actions(agents, obs, infos)
+            obs, reward, terminated, truncated, info = envs.step(actions)
+            infos = [_row(info, i) for i in range(n)]
+            for i in np.flatnonzero(running):
+                agents[i].observe(obs[i], float(reward[i]), infos[i])
+                r = rec[i]
+                r["actions"].append(actions[i].copy())
+                r["rewards"].append(float(reward[i]))
+                r["scores"].append(_score(obs[i], infos[i]))
+                r["profiles"].append(profile_of(obs[i], infos[i]))
+                r["dose"].append(float(infos[i].get("dose", math.nan)))
+            running &= ~(np.asarray(terminated) | np.asarray(truncated))
+    finally:
+        envs.close()
+    return [{"scores": np.array(r["scores"]), "profiles": np.array(r["profiles"]),
+             "actions": np.array(r["actions"]), "rewards": np.array(r["rewards"]),
+             "dose": r["dose"][-1]} for r in rec]
+
+
+def _batch_actions(agents: list[Therapist], obs: np.ndarray,
+                   infos: list[dict[str, Any]]) -> np.ndarray:
+    """One action per environment; SB3 therapists of one model predict as one batch."""
+    actions: list[np.ndarray | None] = [None] * len(agents)
+    by_model: dict[int, list[int]] = {}
+    for i, agent in enumerate(agents):
+        if isinstance(agent, SB3Therapist):
+            by_model.setdefault(id(agent.model), []).append(i)
+        else:
+            actions[i] = agent.act(obs[i], infos[i])
+    for idx in by_model.values():
+        batch = agents[idx[0]].act_batch(obs[idx])  # type: ignore[attr-defined]
+        for k, i in enumerate(idx):
+            actions[i] = batch[k]
+    return np.stack(actions)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- tables
+
+
+def summarize(results: dict[str, CohortResult], primary: str | None = None,
+              control: str = "no_therapy") -> list[dict[str, Any]]:
+    """One row per therapist: final score, recovery, dose, gain over `control`, and a paired
+    test of `primary` (default: the first therapist) against it on the same patients."""
+    names = list(results)
+    primary = primary or names[0]
+    rows = []
+    for name in names:
+        res = results[name]
+        final, final_ci = mean_ci(res.final)
+        recovery, recovery_ci = mean_ci(res.recovery)
+        row: dict[str, Any] = {
+            "therapist": name, "patients": len(res.seeds),
+            "initial_score": float(np.mean(res.initial)),
+            "final_score": final, "final_score_ci95": final_ci,
+            "recovery_fraction": recovery, "recovery_fraction_ci95": recovery_ci,
+            "dose": float(np.nanmean(res.dose)),
+            "gain_over_no_therapy": (float(np.mean(res.final - results[control].final))
+                                     if control in results else math.nan),
+        }
+        if name != primary:
+            test = paired_t_test(results[primary].final, res.final)
+            row.update(primary_minus_this=test.mean_diff, diff_ci95=test.ci_half,
+                       t=test.t, p=test.p)
+        else:
+            row.update(primary_minus_this=math.nan, diff_ci95=math.nan, t=math.nan, p=math.nan)
+        rows.append(row)
+    return rows
+
+
+def _fmt(x: float, digits: int = 1) -> str:
+    return "—" if not math.isfinite(x) else f"{x:.{digits}f}"
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """The summary as a Markdown table (the first row is the therapist tested against the rest)."""
+    primary = rows[0]["therapist"]
+    head = ("| therapist | final score (95 % CI) | recovery fraction | dose | gain over no therapy"
+            f" | {primary} − this (95 % CI) | p (paired t) |")
+    lines = [head, "|" + "---|" * 7]
+    for r in rows:
+        p = r["p"]
+        p_txt = "—" if not math.isfinite(p) else ("< 0.001" if p < 1e-3 else f"{p:.3f}")
+        lines.append(
+            f"| {r['therapist']} | {_fmt(r['final_score'])} ± {_fmt(r['final_score_ci95'])}"
+            f" | {_fmt(r['recovery_fraction'], 2)} ± {_fmt(r['recovery_fraction_ci95'], 2)}"
+            f" | {_fmt(r['dose'], 0)} | {_fmt(r['gain_over_no_therapy'], 2)}"
+            f" | {_fmt(r['primary_minus_this'], 2)} ± {_fmt(r['diff_ci95'], 2)} | {p_txt} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def patient_rows(results: dict[str, CohortResult]) -> list[dict[str, Any]]:
+    """One row per (therapist, patient): the paired data behind the tests."""
+    return [
+        {"therapist": name, "seed": int(seed), "initial_score": float(res.initial[i]),
+         "final_score": float(res.final[i]), "recovery_fraction": float(res.recovery[i]),
+         "dose": float(res.dose[i]), "return": float(res.rewards[i].sum())}
+        for name, res in results.items() for i, seed in enumerate(res.seeds)]
+
+
+# ---------------------------------------------------------------- figures
+
+
+def recovery_curves_figure(results: dict[str, CohortResult]) -> Any:
+    """Mean motor score per day (band: 95 % CI) for each therapist."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for name, res in results.items():
+        days = np.arange(res.scores.shape[1])
+        stats = np.array([mean_ci(res.scores[:, t]) for t in days])
+        mean, half = stats[:, 0], np.nan_to_num(stats[:, 1])
+        ax.plot(days, mean, label=name)
+        ax.fill_between(days, mean - half, mean + half, alpha=0.15)
+    ax.set_xlabel("day of therapy")
+    ax.set_ylabel("motor score (0–100)")
+    ax.set_title(f"recovery on {len(next(iter(results.values())).seeds)} held-out patients")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def schedule_figure(result: CohortResult) -> Any:
+    """What the therapist chose: the fraction of patients practising each direction (or
+    resting), day by day (a day × direction heat map)."""
+    import matplotlib.pyplot as plt
+
+    choice = result.actions[:, :, 0].astype(int)  # [N, T]
+    n, days = choice.shape
+    counts = np.zeros((N_DIRECTIONS + 1, days))
+    for d in range(N_DIRECTIONS + 1):
+        counts[d] = (choice == d).sum(axis=0) / max(n, 1)
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    im = ax.imshow(counts, aspect="auto", origin="lower", cmap="viridis", vmin=0, vmax=1,
+                   interpolation="nearest")
+    ax.set_yticks(range(N_DIRECTIONS + 1))
+    ax.set_yticklabels([f"{45 * d}°" for d in range(N_DIRECTIONS)] + ["rest"])
+    ax.set_xlabel("day of therapy")
+    ax.set_ylabel("practised direction")
+    ax.set_title(f"{result.name}: schedule (fraction of patients)")
+    fig.colorbar(im, ax=ax, fraction=0.04)
+    fig.tight_layout()
+    return fig
+
+
+def final_scores_figure(results: dict[str, CohortResult]) -> Any:
+    """Final minus initial score per patient for each therapist (one line per patient)."""
+    import matplotlib.pyplot as plt
+
+    names = list(results)
+    gains = np.stack([results[k].final - results[k].initial for k in names])  # [K, N]
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    x = np.arange(len(names))
+    ax.plot(x, gains, color="0.7", lw=0.6, zorder=1)
+    ax.scatter(np.repeat(x, gains.shape[1]), gains.reshape(-1), s=8, zorder=2)
+    ax.plot(x, gains.mean(axis=1), "k_", markersize=24, mew=2, zorder=3)
+    ax.set_xticks(x)
+    ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("score gain over the episode")
+    ax.set_title("same patients, every therapist (lines pair them)")
+    fig.tight_layout()
+    return fig
+
+
+def save_report(results: dict[str, CohortResult], out: Path,
+                primary: str | None = None) -> list[dict[str, Any]]:
+    """Write evaluation.md, evaluation.csv, patients.csv and figures into `out`."""
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    rows = summarize(results, primary)
+    table = markdown_table(rows)
+    seeds = next(iter(results.values())).seeds
+    (out / "evaluation.md").write_text(
+        f"# Therapist evaluation\n\n{len(seeds)} held-out patients (seeds {int(seeds[0])}…"
+        f"{int(seeds[-1])}), the same for every therapist.\n\n{table}")
+    write_csv(rows, out / "evaluation.csv")
+    write_csv(patient_rows(results), out / "patients.csv")
+    figures = {"recovery_curves": recovery_curves_figure(results),
+               "final_scores": final_scores_figure(results),
+               "schedule": schedule_figure(results[rows[0]["therapist"]])}
+    for name, fig in figures.items():
+        fig.savefig(out / f"{name}.png", dpi=110)
+        plt.close(fig)
+    return rows
+
+
+def read_csv(path: str | Path) -> list[dict[str, str]]:
+    """Read a CSV written by `save_report` back (values as strings)."""
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+# ---------------------------------------------------------------- command line
+
+
+def therapist_factory(spec: str) -> TherapistFactory:
+    """A per-patient factory from a command-line name: a heuristic or `<algorithm>:<zip>`
+    (the model is loaded once and shared, so its patients are predicted as one batch)."""
+    from rehabgym.therapists import HEURISTICS, load_sb3_model, make_therapist
+
+    if ":" in spec:
+        algorithm, path = spec.split(":", 1)
+        model = load_sb3_model(path, algorithm)
+        return lambda space, seed: SB3Therapist(model, space, seed=seed)
+    if spec not in HEURISTICS:
+        make_therapist(spec, gym.spaces.MultiDiscrete([N_DIRECTIONS + 1]))  # raises, naming it
+    return lambda space, seed: HEURISTICS[spec](space, seed=seed)
+
+
+def run_settings(spec: str) -> dict[str, Any] | None:
+    """The training config of the run an `<algorithm>:<zip>` spec comes from, if it has one
+    (`<run>/model.zip` or `<run>/checkpoints/*.zip` beside `<run>/config.yaml`)."""
+    from rehabgym.config import load_yaml
+
+    if ":" not in spec:
+        return None
+    path = Path(spec.split(":", 1)[1]).resolve()
+    for folder in (path.parent, path.parent.parent):
+        if (folder / "config.yaml").is_file():
+            return load_yaml(folder / "config.yaml")
+    return None
+
+
+def evaluate(
+    specs: Sequence[str],
+    patients: int,
+    out: Path,
+    env_id: str = "rehabgym/Therapy-v0",
+    env_kwargs: dict[str, Any] | None = None,
+    seed: int = 1_000_000,
+    baselines: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """`specs` (the first is tested against the rest) and `baselines` (default: every
+    heuristic) on `patients` held-out seeded patients; report written into `out`, table
+    printed. Environment kwargs default to those of the run a model spec comes from."""
+    import rehabgym  # noqa: F401 - registers the environments
+    from rehabgym.therapists import HEURISTICS
+
+    if patients < 1:
+        raise ValueError(f"patients: must be >= 1, got {patients}")
+    if env_kwargs is None:
+        env_kwargs = {}
+        settings = next((s for s in map(run_settings, specs) if s), None)
+        if settings is not None:
+            env_id = settings.get("env_id", env_id)
+            if settings.get("env_config") is not None:
+                env_kwargs["config"] = settings["env_config"]
+            env_kwargs.update(settings.get("env_kwargs") or {})
+    env_kwargs = {**env_kwargs, "action_type": "multidiscrete"}
+    names = list(dict.fromkeys([*specs, *(HEURISTICS if baselines is None else baselines)]))
+    plan = {name: therapist_factory(name) for name in names}
+    seeds = [seed + i for i in range(patients)]
+    results = run_cohort(plan, env_id, env_kwargs, seeds)
+    rows = save_report(results, out)
+    print(markdown_table(rows))
+    print(f"report: {out}")
+    return rows
