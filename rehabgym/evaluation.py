@@ -492,3 +492,42 @@ def evaluate(
     print(markdown_table(rows))
     print(f"report: {out}")
     return rows
+
+
+def before_after_figure(env_id: str, env_kwargs: dict[str, Any], therapist: TherapistFactory,
+                        seed: int, title: str = "") -> Any | None:
+    """The environment's picture of one held-out patient (reach trajectories of the assessment)
+    before the first therapy day and after the last; None if the env cannot render rgb_array."""
+    import matplotlib.pyplot as plt
+
+    spec = gym.spec(env_id)
+    creator = (spec.entry_point if callable(spec.entry_point)
+               else gym.envs.registration.load_env_creator(spec.entry_point))
+    if "rgb_array" not in getattr(creator, "metadata", {}).get("render_modes", []):
+        return None
+    env = gym.make(env_id, render_mode="rgb_array", **env_kwargs)
+    try:
+        obs, info = env.reset(seed=seed)
+        before = env.render()
+        if before is None:
+            return None
+        agent = therapist(env.action_space, seed)
+        agent.reset(obs, info)
+        done = False
+        while not done:
+            obs, reward, terminated, truncated, info = env.step(agent.act(obs, info))
+            agent.observe(obs, float(reward), info)
+            done = terminated or truncated
+        after = env.render()
+    except (gym.error.Error, NotImplementedError, ValueError):
+        return None
+    finally:
+        env.close()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+    for ax, frame, label in zip(axes, (before, after), ("before therapy", "after therapy")):
+        ax.imshow(frame)
+        ax.set_title(label)
+        ax.axis("off")
+    fig.suptitle(title or f"patient {seed}")
+    fig.tight_layout()
+    return fig

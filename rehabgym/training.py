@@ -28,7 +28,13 @@ from stable_baselines3.common.logger import Figure, HParam, configure
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecMonitor
 
 from rehabgym.config import ConfigError, load_config, load_yaml, save_config
-from rehabgym.evaluation import CohortResult, mean_ci, run_cohort, save_report
+from rehabgym.evaluation import (
+    CohortResult,
+    before_after_figure,
+    mean_ci,
+    run_cohort,
+    save_report,
+)
 from rehabgym.therapists import ALGORITHMS, HEURISTICS, SB3Therapist, Therapist
 
 TB_ONLY = ("stdout", "log", "json", "csv")  # logger formats that cannot show figures/hparams
@@ -44,8 +50,9 @@ class TrainConfig:
         policy: SB3 policy name.
         hyperparameters: keyword arguments of the SB3 algorithm (checked against its signature).
         env_id: registered environment id.
-        env_config: environment config, a YAML path (relative to the working directory) or a
-            mapping; None keeps the environment's defaults.
+        env_config: environment config: a YAML path (relative to the experiment YAML's folder,
+            or to the working directory for a dict config) or a mapping; None keeps the
+            environment's defaults. The saved config.yaml holds it inlined.
         env_kwargs: further keyword arguments of `gymnasium.make` (overrides of env_config).
         n_envs: patients simulated in parallel while training.
         vec_env: "native" (the environment's batched vector env behind an SB3 adapter),
@@ -124,11 +131,15 @@ def _algorithm_arguments(algorithm: str) -> set[str]:
 
 def load_train_config(source: str | Path | dict[str, Any]) -> TrainConfig:
     """A `TrainConfig` from a YAML file or dict; an env_config path is read and inlined so
-    the saved config is complete (a missing env config file fails here, naming it)."""
+    the saved config is complete (a missing env config file fails here, naming it).
+    Relative env_config paths are relative to the folder of the YAML file that names them."""
     cfg = load_config(TrainConfig, source)
     if isinstance(cfg.env_config, str):
+        path = Path(cfg.env_config)
+        if not path.is_absolute() and not isinstance(source, dict):
+            path = Path(source).parent / path
         try:
-            cfg.env_config = load_yaml(cfg.env_config)
+            cfg.env_config = load_yaml(path)
         except ConfigError as exc:
             raise ConfigError(f"env_config: {exc}") from exc
     return cfg
@@ -284,22 +295,23 @@ class RecoveryEvalCallback(BaseCallback):
     def _on_training_end(self) -> None:
         if self.num_timesteps != self.last_eval:
             self.evaluate()
+        fig = before_after_figure(self.cfg.env_id, eval_kwargs(self.cfg), self._agent,
+                                  self.seeds[0], title=f"patient {self.seeds[0]}: the agent's "
+                                  f"therapy after {self.num_timesteps} training days")
+        if fig is not None:
+            self.logger.record("figures/reach_before_after", Figure(fig, close=True),
+                               exclude=TB_ONLY)
+            self.logger.dump(self.num_timesteps)
+
+    def _agent(self, space: gym.spaces.Space, seed: int) -> Therapist:
+        return SB3Therapist(self.model, space, seed=seed)
 
     def evaluate(self) -> CohortResult:
         """Treat the held-out patients with the current policy and log what happened."""
-        kwargs = eval_kwargs(self.cfg)
-        model = self.model
-
-        def agent(space: gym.spaces.Space, seed: int) -> Therapist:
-            return SB3Therapist(model, space, seed=seed)
-
-        def control(space: gym.spaces.Space, seed: int) -> Therapist:
-            return HEURISTICS["no_therapy"](space, seed=seed)
-
-        plan: dict[str, Any] = {"agent": agent}
+        plan: dict[str, Any] = {"agent": self._agent}
         if self.control is None:
-            plan["no_therapy"] = control
-        results = run_cohort(plan, self.cfg.env_id, kwargs, self.seeds)
+            plan["no_therapy"] = _Heuristic("no_therapy")
+        results = run_cohort(plan, self.cfg.env_id, eval_kwargs(self.cfg), self.seeds)
         self.control = results.get("no_therapy", self.control)
         res = results["agent"]
         assert self.control is not None
@@ -424,6 +436,8 @@ def train(cfg: TrainConfig, out: Path | None = None, resume: str | Path | None =
 def compare(cfg: TrainConfig, model: Any, out: Path) -> list[dict[str, Any]]:
     """The trained agent against every baseline on `final_eval_patients` held-out patients;
     writes the report into `out` and prints the table."""
+    import matplotlib.pyplot as plt
+
     from rehabgym.evaluation import markdown_table
 
     def agent(space: gym.spaces.Space, seed: int) -> Therapist:
@@ -436,6 +450,11 @@ def compare(cfg: TrainConfig, model: Any, out: Path) -> list[dict[str, Any]]:
     t0 = time.time()
     results = run_cohort(plan, cfg.env_id, eval_kwargs(cfg), seeds)
     rows = save_report(results, out)
+    fig = before_after_figure(cfg.env_id, eval_kwargs(cfg), agent, seeds[0],
+                              title=f"patient {seeds[0]} treated by the {cfg.algorithm} agent")
+    if fig is not None:
+        fig.savefig(out / "reach_before_after.png", dpi=110)
+        plt.close(fig)
     print(f"\nHeld-out cohort: {len(seeds)} patients (seeds {seeds[0]}…{seeds[-1]}), "
           f"{time.time() - t0:.0f} s; report in {out}\n")
     print(markdown_table(rows))
