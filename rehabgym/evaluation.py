@@ -156,6 +156,20 @@ TherapistFactory = Callable[[gym.spaces.Space, int], Therapist]
 """Builds a fresh therapist for one patient: (single-env action space, seed) -> Therapist."""
 
 
+def env_make_kwargs(env_config: str | dict[str, Any] | None,
+                    env_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Keyword arguments of `gymnasium.make`/`make_vec`: the env config, overrides, and a time
+    limit equal to the configured horizon (the registered one is the default horizon's)."""
+    kwargs: dict[str, Any] = {} if env_config is None else {"config": env_config}
+    kwargs.update(env_kwargs or {})
+    horizon = kwargs.get("horizon_days")
+    if horizon is None and isinstance(env_config, dict):
+        horizon = env_config.get("horizon_days")
+    if horizon is not None and "max_episode_steps" not in kwargs:
+        kwargs["max_episode_steps"] = int(horizon)
+    return kwargs
+
+
 def make_cohort_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any]) -> gym.vector.VectorEnv:
     """The environment's native batched vector env (falls back to a SyncVectorEnv)."""
     try:
@@ -480,9 +494,10 @@ def evaluate(
         settings = next((s for s in map(run_settings, specs) if s), None)
         if settings is not None:
             env_id = settings.get("env_id", env_id)
-            if settings.get("env_config") is not None:
-                env_kwargs["config"] = settings["env_config"]
-            env_kwargs.update(settings.get("env_kwargs") or {})
+            env_kwargs = env_make_kwargs(settings.get("env_config"), settings.get("env_kwargs"))
+    else:
+        rest = {k: v for k, v in env_kwargs.items() if k != "config"}
+        env_kwargs = env_make_kwargs(env_kwargs.get("config"), rest)
     env_kwargs = {**env_kwargs, "action_type": "multidiscrete"}
     names = list(dict.fromkeys([*specs, *(HEURISTICS if baselines is None else baselines)]))
     plan = {name: therapist_factory(name) for name in names}

@@ -31,6 +31,7 @@ from rehabgym.config import ConfigError, load_config, load_yaml, save_config
 from rehabgym.evaluation import (
     CohortResult,
     before_after_figure,
+    env_make_kwargs,
     mean_ci,
     run_cohort,
     save_report,
@@ -111,10 +112,7 @@ class TrainConfig:
 
     def make_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of `gymnasium.make` for this run's environment."""
-        kwargs: dict[str, Any] = {}
-        if self.env_config is not None:
-            kwargs["config"] = self.env_config
-        kwargs.update(self.env_kwargs)
+        kwargs = env_make_kwargs(self.env_config, self.env_kwargs)
         if self.algorithm == "dqn":
             kwargs["action_type"] = "discrete"
         return kwargs
