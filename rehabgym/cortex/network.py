@@ -2,7 +2,10 @@
 
 Dynamics (Euler, dt = 10 ms, tau = 50 ms):
     x <- x + dt/tau * (-x + W r + W_in u + b) + noise,      r = relu(tanh(x)) * alive
-    excitation = sigmoid(W_out r + b_out)                     (six muscles, in [0, 1])
+    excitation = sigmoid(W_out r + b_out + motor noise)       (six muscles, in [0, 1])
+
+Weights are batched over patients ([P, ...]); activity is [P, R, N] for R reaches each, so many
+patients with different brains run in one batch (the healthy `Cortex` is the case P = 1).
 
 Dale's law by parametrisation: the network stores non-negative magnitudes and the sign of every
 recurrent weight is its source neuron's type, so no optimiser or plasticity rule can flip it.
@@ -33,6 +36,8 @@ class CortexConfig:
     tau: float = 0.05  # s
     dt: float = 0.01  # s, the arm's control period
     noise_std: float = 0.02  # private noise added to x each step
+    output_noise_std: float = 0.05  # motor noise added to the muscle drive each step
+    noise_tau: float = 0.05  # s: both noises are Ornstein-Uhlenbeck, correlated over this time
     recurrent_gain: float = 1.2  # spectral scale of the initial recurrent weights
     m1_output_gain: float = 1.0  # corticospinal strength of M1
     premotor_output_gain: float = 0.1  # PM's corticospinal projection: weak, can grow
@@ -42,7 +47,8 @@ class CortexConfig:
     def __post_init__(self) -> None:
         if not 0 < self.dt <= self.tau:
             raise ValueError(f"dt: must be in (0, tau={self.tau}], got {self.dt}")
-        for name in ("noise_std", "premotor_output_gain", "proprio_delay", "vision_delay"):
+        for name in ("noise_std", "output_noise_std", "noise_tau", "premotor_output_gain",
+                     "proprio_delay", "vision_delay"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}: must be >= 0, got {getattr(self, name)}")
 
@@ -56,14 +62,48 @@ class CortexConfig:
 
 
 class Weights(NamedTuple):
-    """Effective (signed, masked) weights, computed once per batch of reaches."""
+    """Effective (signed, masked) weights of P brains, computed once per batch of reaches."""
 
-    rec: torch.Tensor  # [N, N] post x pre
-    inp: torch.Tensor  # [N, n_inputs]
-    bias: torch.Tensor  # [N]
-    out: torch.Tensor  # [6, N]
-    out_bias: torch.Tensor  # [6]
-    alive: torch.Tensor  # [N]
+    rec: torch.Tensor  # [P, N, N] post x pre
+    inp: torch.Tensor  # [P, N, n_inputs]
+    bias: torch.Tensor  # [P, N]
+    out: torch.Tensor  # [P, 6, N]
+    out_bias: torch.Tensor  # [P, 6]
+    alive: torch.Tensor  # [P, N]
+
+
+def effective_weights(mag_rec, sign, connectivity, w_in, bias, mag_out, corticospinal,
+                      output_gain, out_bias, alive) -> Weights:
+    """Dale signs, masks and dead neurons applied to stored magnitudes (all [P, ...])."""
+    a = alive
+    rec = mag_rec.clamp(min=0) * sign[None, None, :] * connectivity
+    rec = rec * a[:, :, None] * a[:, None, :]
+    out = mag_out.clamp(min=0) * corticospinal * (output_gain[None, :] * a)[:, None, :]
+    return Weights(rec, w_in * a[:, :, None], bias * a, out, out_bias, a)
+
+
+def network_step(
+    x: torch.Tensor, inputs: torch.Tensor, w: Weights, dt_over_tau: float,
+    noise: torch.Tensor | None = None, out_noise: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One step of P brains x R reaches: x, inputs [P, R, .]; returns (x, rates, excitation).
+
+    `noise` [P, R, N] and `out_noise` [P, R, 6] are already scaled; the caller draws them so
+    that node-perturbation plasticity can correlate them with the outcome.
+    """
+    alive = w.alive[:, None, :]
+    r = torch.relu(torch.tanh(x)) * alive
+    drive = torch.baddbmm(w.bias[:, None, :], r, w.rec.transpose(1, 2))
+    drive = torch.baddbmm(drive, inputs, w.inp.transpose(1, 2))
+    x = x + dt_over_tau * (drive - x)
+    if noise is not None:
+        x = x + noise
+    x = x * alive
+    r = torch.relu(torch.tanh(x)) * alive
+    z = torch.baddbmm(w.out_bias[:, None, :], r, w.out.transpose(1, 2))
+    if out_noise is not None:
+        z = z + out_noise
+    return x, r, torch.sigmoid(z)
 
 
 class Cortex(nn.Module):
@@ -114,37 +154,16 @@ class Cortex(nn.Module):
         return self.sheet.n
 
     def weights(self) -> Weights:
-        """The effective weights: Dale signs, masks and dead neurons applied."""
-        a = self.alive
-        rec = self.w_rec.clamp(min=0) * self.sign[None, :] * self.connectivity
-        rec = rec * a[:, None] * a[None, :]
-        out = self.w_out.clamp(min=0) * self.corticospinal * (self.output_gain * a)[None, :]
-        return Weights(rec, self.w_in * a[:, None], self.b * a, out, self.b_out, a)
+        """The effective weights (P = 1): Dale signs, masks and dead neurons applied."""
+        return effective_weights(
+            self.w_rec[None], self.sign, self.connectivity[None], self.w_in[None], self.b[None],
+            self.w_out[None], self.corticospinal[None], self.output_gain, self.b_out[None],
+            self.alive[None],
+        )
 
     def initial_state(self, batch_size: int) -> torch.Tensor:
-        """[B, N] resting activation."""
-        return torch.zeros(batch_size, self.n, device=self.alive.device)
-
-    def step(
-        self, x: torch.Tensor, inputs: torch.Tensor, w: Weights, noise: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One 10 ms step: returns (x, rates, muscle excitations) after the step.
-
-        `noise` [B, N] (standard normal, scaled here by `noise_std`) is passed in by the caller
-        so that node-perturbation plasticity can correlate it with the outcome.
-        """
-        r = self.rates(x, w)
-        drive = r @ w.rec.T + inputs @ w.inp.T + w.bias
-        x = x + (self.config.dt / self.config.tau) * (drive - x)
-        if noise is not None:
-            x = x + self.config.noise_std * noise
-        x = x * w.alive
-        r = self.rates(x, w)
-        return x, r, torch.sigmoid(r @ w.out.T + w.out_bias)
-
-    @staticmethod
-    def rates(x: torch.Tensor, w: Weights) -> torch.Tensor:
-        return torch.relu(torch.tanh(x)) * w.alive
+        """[1, B, N] resting activation."""
+        return torch.zeros(1, batch_size, self.n, device=self.alive.device)
 
     # ------------------------------------------------------------------ read-outs
     def alive_fraction(self, area: int | None = None) -> float:
@@ -152,9 +171,9 @@ class Cortex(nn.Module):
         return float(self.alive[sel].mean())
 
     def output_strength(self, area: int) -> float:
-        """Total corticospinal weight leaving `area` (M1 or PM): vicarious compensation grows PM's."""
-        w = self.weights().out
-        return float(w[:, self.area == area].sum())
+        """Total corticospinal weight leaving `area` (M1 or PM)."""
+        with torch.no_grad():
+            return float(self.weights().out[0][:, self.area == area].sum())
 
     def synapse_count(self) -> int:
         """Existing synapses between living neurons."""
@@ -163,10 +182,11 @@ class Cortex(nn.Module):
 
     def dale_ok(self) -> bool:
         """True when every effective weight has its source's sign (or is zero)."""
-        w = self.weights()
-        signed = w.rec * self.sign[None, :]
+        with torch.no_grad():
+            w = self.weights()
+        signed = w.rec * self.sign
         return bool((signed >= 0).all() and (w.out >= 0).all()
-                    and (w.out[:, ~self.excitatory] == 0).all())
+                    and (w.out[..., ~self.excitatory] == 0).all())
 
     def describe(self) -> dict:
         """Plain-data summary (for logs and saving)."""

@@ -17,7 +17,7 @@ import torch
 
 from rehabgym.arm import Arm, ArmConfig
 from rehabgym.arm.arm import N_STATE
-from rehabgym.cortex.network import Cortex
+from rehabgym.cortex.network import Cortex, Weights, network_step
 
 N_INPUTS = 8  # target (2), joint angles (2), joint velocities (2), seen hand position (2)
 POSITION_SCALE = 0.1  # m: positions enter the cortex in units of 10 cm
@@ -36,8 +36,9 @@ class ReachResult:
     hand_velocity: np.ndarray  # [B, T + 1, 2]
     joint_angle: np.ndarray  # [B, T + 1, 2]
     excitation: np.ndarray  # [B, T, 6]
-    rates: np.ndarray | None = None  # [B, T, N] when recorded
-    noise: np.ndarray | None = None  # [B, T, N] standard-normal private noise, when recorded
+    rates: np.ndarray | None = None  # [B, T, N] rates after each step, when recorded
+    #: [B, T, N + 6] unit-variance noise of each step (neurons, then muscle drive)
+    noise: np.ndarray | None = None
 
     def metrics(self, config=None):
         """Reach metrics (`rehabgym.reaching.metrics.ReachMetrics`) of this batch."""
@@ -66,16 +67,22 @@ class _FiniteDifferenceStep(torch.autograd.Function):
 
 
 class ClosedLoop:
-    """Runs batches of reaches of a `Cortex` driving an `Arm`.
+    """Runs batches of reaches of a cortex driving a batch of arms.
 
     Args:
-        cortex: the network (any torch device; the arm state crosses on the CPU).
+        cortex: the network whose configuration (dynamics, delays, noise) the loop uses; its
+            own weights drive the arms unless `run` is given the weights of a patient batch.
         arm_config: the arm's parameters.
         nthread: threads of the batched arm.
+        torch_threads: torch's intra-op threads to set (None leaves torch's setting alone).
     """
 
     def __init__(self, cortex: Cortex, arm_config: ArmConfig | None = None,
-                 nthread: int | None = None) -> None:
+                 nthread: int | None = None, torch_threads: int | None = 1) -> None:
+        if torch_threads is not None:
+            # The cortex's matrices are small: one thread beats several (and never oversubscribes
+            # the cores the arm's stepping threads use).
+            torch.set_num_threads(torch_threads)
         self.cortex = cortex
         self.arm = Arm(arm_config, batch_size=1, nthread=nthread)
         self._fd_arm: Arm | None = None
@@ -97,11 +104,17 @@ class ClosedLoop:
         assist_gain: np.ndarray | float | None = None,
         record_rates: bool = False,
         noise: bool = True,
+        weights: Weights | None = None,
     ) -> ReachResult:
-        """Reaches from the start posture to `targets` [B, 2] (m), plasticity-free."""
+        """Reaches from the start posture to `targets` (m), with no plasticity.
+
+        `targets` is [B, 2] for the loop's own cortex, or [P, R, 2] with `weights` of P brains
+        (R reaches each; results are then flattened to B = P * R, patient-major).
+        `assist_gain` (N/m, scalar or per reach) pulls the hand toward its target.
+        """
         with torch.no_grad():
             return self._simulate(targets, duration, seed, assist_gain, record_rates, noise,
-                                  differentiable=False)[0]
+                                  weights, differentiable=False)[0]
 
     def run_differentiable(
         self, targets: np.ndarray, duration: float = 1.0, seed: int | torch.Generator = 0
@@ -111,57 +124,83 @@ class ClosedLoop:
         Returns (result, hand position [B, T+1, 2], hand velocity [B, T+1, 2],
         excitations [B, T, 6]) where the tensors carry gradients.
         """
-        return self._simulate(targets, duration, seed, None, False, True, differentiable=True)
+        return self._simulate(targets, duration, seed, None, False, True, None,
+                              differentiable=True)
 
     # ------------------------------------------------------------------ internals
-    def _simulate(self, targets, duration, seed, assist_gain, record_rates, noise,
+    def _simulate(self, targets, duration, seed, assist_gain, record_rates, noise, weights,
                   differentiable):
         targets = np.asarray(targets, dtype=float)
-        if targets.ndim != 2 or targets.shape[1] != 2 or not np.all(np.isfinite(targets)):
-            raise ValueError(f"targets: expected finite array of shape (B, 2), got {targets.shape}")
-        b = len(targets)
+        w = self.cortex.weights() if weights is None else weights
+        n_brains = w.rec.shape[0]
+        if targets.ndim == 2 and n_brains == 1:
+            targets = targets[None]
+        if (targets.ndim != 3 or targets.shape[0] != n_brains or targets.shape[2] != 2
+                or not np.all(np.isfinite(targets))):
+            raise ValueError(f"targets: expected finite array of shape ({n_brains}, R, 2) or "
+                             f"(B, 2) for one brain, got {targets.shape}")
+        p, r_per, _ = targets.shape
+        b = p * r_per
+        flat_targets = targets.reshape(b, 2)
         steps = int(round(duration / self.dt))
         if steps < 1:
             raise ValueError(f"duration: must be at least one step ({self.dt} s), got {duration}")
         gen = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(seed)
-        cortex = self.cortex
-        dev = cortex.alive.device
-        w = cortex.weights()
-        cfg = cortex.config
+        cfg = self.cortex.config
+        dev = w.rec.device
+        n = w.rec.shape[1]
         dp, dv = cfg.proprio_delay_steps, cfg.vision_delay_steps
+        dt_over_tau = cfg.dt / cfg.tau
 
         start_t = torch.as_tensor(self.start, dtype=torch.float64)
         q0 = torch.as_tensor(self.start_q, dtype=torch.float64)
-        target_in = torch.as_tensor((targets - self.start) / POSITION_SCALE,
-                                    dtype=torch.float32, device=dev)
+        target_in = torch.as_tensor((flat_targets - self.start) / POSITION_SCALE,
+                                    dtype=torch.float32)
         self.arm.reset(batch_size=b)
         arm_x = torch.as_tensor(self.arm.get_physics_state()[:, 1:])  # [B, 10] float64
-        assist = None if assist_gain is None else (targets, assist_gain)
+        assist = (None, None)
+        if assist_gain is not None:
+            assist = (flat_targets, np.broadcast_to(np.asarray(assist_gain, float), (b,)))
 
-        x = cortex.initial_state(b)
+        x = torch.zeros(p, r_per, n, device=dev)
+        # Ornstein-Uhlenbeck noise, unit variance, correlated over cfg.noise_tau.
+        decay = float(np.exp(-self.dt / cfg.noise_tau)) if cfg.noise_tau > 0 else 0.0
+        kick = float(np.sqrt(1.0 - decay**2))
+        eps = torch.randn(p, r_per, n, generator=gen).to(dev) if noise else None
+        eps_out = torch.randn(p, r_per, w.out.shape[1], generator=gen).to(dev) if noise else None
         hist_x = [arm_x]
-        hands, vels, exc, rates_rec, noise_rec = [], [], [], [], []
+        exc, rates_rec, noise_rec = [], [], []
         for t in range(steps):
             xp, xv = hist_x[max(0, t - dp)], hist_x[max(0, t - dv)]
             hand_seen = self._hand(xv[:, :2])
             inp = torch.cat([
                 target_in,
-                ((xp[:, :2] - q0)).float().to(dev),
-                (xp[:, 2:4] * VELOCITY_SCALE).float().to(dev),
-                ((hand_seen - start_t) / POSITION_SCALE).float().to(dev),
-            ], dim=1)
-            eps = torch.randn(b, cortex.n, generator=gen).to(dev) if noise else None
-            x, r, u = cortex.step(x, inp, w, eps)
+                (xp[:, :2] - q0).float(),
+                (xp[:, 2:4] * VELOCITY_SCALE).float(),
+                ((hand_seen - start_t) / POSITION_SCALE).float(),
+            ], dim=1).reshape(p, r_per, N_INPUTS).to(dev)
+            if noise:
+                eps = decay * eps + kick * torch.randn(p, r_per, n, generator=gen).to(dev)
+                eps_out = decay * eps_out + kick * torch.randn(
+                    p, r_per, w.out.shape[1], generator=gen).to(dev)
+            x, r, u = network_step(
+                x, inp, w, dt_over_tau,
+                None if eps is None else cfg.noise_std * eps,
+                None if eps_out is None else cfg.output_noise_std * eps_out,
+            )
+            u = u.reshape(b, -1)
             if differentiable:
                 arm_x = _FiniteDifferenceStep.apply(arm_x, u.double().cpu(), self)
             else:
-                self.arm.step(u.double().cpu().numpy(), *(assist or (None, None)))
+                self.arm.step(u.double().cpu().numpy(), *assist)
                 arm_x = torch.from_numpy(self.arm.get_physics_state()[:, 1:])
             hist_x.append(arm_x)
             exc.append(u)
             if record_rates:
-                rates_rec.append(r)
-                noise_rec.append(eps if eps is not None else torch.zeros_like(r))
+                rates_rec.append(r.reshape(b, n))
+                zero = torch.zeros(b, n + w.out.shape[1], device=dev)
+                noise_rec.append(zero if eps is None else
+                                 torch.cat([eps, eps_out], dim=2).reshape(b, -1))
         traj = torch.stack(hist_x, dim=1)  # [B, T+1, 10]
         hand = self._hand(traj[..., :2])
         vel = self._hand_velocity(traj[..., :2], traj[..., 2:4])
@@ -169,7 +208,7 @@ class ClosedLoop:
         result = ReachResult(
             dt=self.dt,
             start=np.broadcast_to(self.start, (b, 2)).copy(),
-            target=targets.copy(),
+            target=flat_targets.copy(),
             hand_position=hand.detach().numpy(),
             hand_velocity=vel.detach().numpy(),
             joint_angle=traj[..., :2].detach().numpy(),

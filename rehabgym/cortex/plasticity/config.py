@@ -1,0 +1,56 @@
+"""Every default of the plasticity rules (one dataclass, switchable rule by rule)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+RULES = ("reward", "homeostasis", "structural", "window", "daily_life")
+
+
+@dataclass
+class PlasticityConfig:
+    reward: bool = True
+    homeostasis: bool = True
+    structural: bool = True
+    window: bool = True
+    daily_life: bool = True  # spontaneous use of the arm between sessions (see patient.py)
+
+    # reward-modulated node perturbation
+    learning_rate: float = 0.02  # recurrent synapses
+    output_learning_rate: float = 0.05  # corticospinal synapses
+    baseline_rate: float = 0.3  # running reward baseline per direction
+    max_weight: float = 2.0  # magnitudes are bounded in [0, max_weight]
+    # homeostasis (per day)
+    homeostasis_rate: float = 0.2  # exponent of the daily scaling factor
+    homeostasis_max_step: float = 0.1  # at most +-10 % per day
+    # structural plasticity (per day)
+    sprout_rate: float = 0.02  # new synapses per living neuron per day, times p(distance)
+    peri_infarct_boost: float = 4.0  # extra sprouting at the lesion border
+    peri_infarct_length: float = 0.3  # mm over which the boost decays
+    sprout_weight: float = 0.02  # magnitude of a new synapse
+    prune_threshold: float = 0.005  # synapses weaker than this may be pruned
+    prune_probability: float = 0.2  # per weak synapse per day
+    # post-stroke window
+    window_amplitude: float = 3.0  # gain = 1 + A exp(-day / tau)
+    window_tau_days: float = 14.0
+
+    def __post_init__(self) -> None:
+        for name in ("learning_rate", "output_learning_rate", "homeostasis_rate", "sprout_rate",
+                     "peri_infarct_boost", "sprout_weight", "prune_threshold",
+                     "window_amplitude"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}: must be >= 0, got {getattr(self, name)}")
+        for name in ("baseline_rate", "prune_probability", "homeostasis_max_step"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name}: must be in [0, 1], got {getattr(self, name)}")
+        for name in ("max_weight", "window_tau_days", "peri_infarct_length"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name}: must be > 0, got {getattr(self, name)}")
+
+    def without(self, rule: str) -> PlasticityConfig:
+        """A copy with `rule` switched off (an ablation)."""
+        if rule not in RULES:
+            raise ValueError(f"rule: unknown {rule!r}; allowed: {list(RULES)}")
+        from dataclasses import replace
+
+        return replace(self, **{rule: False})

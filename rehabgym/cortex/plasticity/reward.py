@@ -1,0 +1,36 @@
+"""Reward-modulated node perturbation: the weight change of a batch of reaches is one product.
+
+Each neuron (and each muscle drive) receives private noise xi. A synapse j -> i is eligible in
+proportion to sum_t xi_i(t) r_j(t - 1): the noise it carried times what the synapse
+transmitted. After each reach the outcome R is compared with a running baseline for that
+direction; dw_ij = eta * (R - baseline) * eligibility_ij (Fiete & Seung 2006). Summed over all
+reaches and steps of all patients, that is one batched matrix product.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def reward_update(
+    mag: torch.Tensor, sign: torch.Tensor | None, mask: torch.Tensor, noise: torch.Tensor,
+    pre: torch.Tensor, advantage: torch.Tensor, rate: torch.Tensor, max_weight: float,
+) -> torch.Tensor:
+    """New magnitudes after one batch of reaches (all tensors batched over P patients).
+
+    Args:
+        mag: [P, n_post, n_pre] magnitudes (>= 0).
+        sign: [n_pre] sign of each source (+1 E, -1 I), or None for all-positive weights.
+        mask: [P, n_post, n_pre] synapses that exist (between living neurons).
+        noise: [P, R, T, n_post] the perturbation each post-synaptic unit received.
+        pre: [P, R, T, n_pre] presynaptic rates that fed each step.
+        advantage: [P, R] reward minus baseline of each reach (0 for padding reaches).
+        rate: [P] learning rate of each patient (window, fatigue already applied).
+    """
+    p, r, t, n_post = noise.shape
+    weighted = (noise * advantage[:, :, None, None]).reshape(p, r * t, n_post)
+    # Normalised by the number of reaches and steps, so rate is per reach.
+    dw = torch.bmm(weighted.transpose(1, 2), pre.reshape(p, r * t, -1)) / (r * t) ** 0.5
+    if sign is not None:
+        dw = dw * sign[None, None, :]
+    return (mag + rate[:, None, None] * dw * mask).clamp(0.0, max_weight)

@@ -1,0 +1,35 @@
+"""Structural plasticity: sprouting among survivors and pruning (Butz & van Ooyen 2013)."""
+
+from __future__ import annotations
+
+import torch
+
+
+def sprout(
+    connectivity: torch.Tensor, mag: torch.Tensor, alive: torch.Tensor,
+    probability: torch.Tensor, distance_to_core: torch.Tensor, rate: torch.Tensor,
+    boost: float, boost_length: float, weight: float, generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Grow new synapses between living, unconnected neurons; returns (connectivity, mag).
+
+    The chance of a new synapse onto neuron i from j is rate * p(d_ij) * (1 + boost *
+    exp(-dist_i / boost_length)): distance-dependent like the original wiring, and strongest
+    in the peri-infarct zone. Never onto or from a dead neuron, never a self-connection.
+    """
+    p, n, _ = connectivity.shape
+    near = 1.0 + boost * torch.exp(-distance_to_core / boost_length)  # [P, N] (inf -> 1)
+    chance = rate[:, None, None] * probability[None] * near[:, :, None]
+    eligible = (connectivity == 0) & (alive[:, :, None] > 0) & (alive[:, None, :] > 0)
+    eligible &= ~torch.eye(n, dtype=torch.bool)[None]
+    new = eligible & (torch.rand(p, n, n, generator=generator) < chance)
+    return connectivity + new.float(), torch.where(new, torch.full_like(mag, weight), mag)
+
+
+def prune(
+    connectivity: torch.Tensor, mag: torch.Tensor, threshold: float, probability: float,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Remove weak synapses (magnitude below threshold) with a daily probability."""
+    weak = (connectivity > 0) & (mag < threshold)
+    gone = weak & (torch.rand(mag.shape, generator=generator) < probability)
+    return connectivity * (~gone).float(), torch.where(gone, torch.zeros_like(mag), mag)
