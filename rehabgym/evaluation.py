@@ -484,7 +484,7 @@ def evaluate(
     """`specs` (the first is tested against the rest) and `baselines` (default: every
     heuristic) on `patients` held-out seeded patients; report written into `out`, table
     printed. Environment kwargs default to those of the run a model spec comes from."""
-    import rehabgym  # noqa: F401 - registers the environments
+    import rehabgym.envs  # noqa: F401 - registers the environments
     from rehabgym.therapists import HEURISTICS
 
     if patients < 1:

@@ -209,7 +209,7 @@ class NativeVecEnvAdapter(VecEnv):
         self.envs.close()
 
     def get_attr(self, attr_name: str, indices: Any = None) -> list[Any]:
-        return [getattr(self.envs, attr_name)] * len(self._get_indices(indices))
+        return [getattr(self.envs, attr_name, None)] * len(self._get_indices(indices))
 
     def set_attr(self, attr_name: str, value: Any, indices: Any = None) -> None:
         setattr(self.envs, attr_name, value)
@@ -243,7 +243,7 @@ class _EnvFactory:
         self.env_id, self.kwargs = env_id, kwargs
 
     def __call__(self) -> gym.Env:
-        import rehabgym  # noqa: F401 - registers the environments in a fresh worker
+        import rehabgym.envs  # noqa: F401 - registers the environments in a fresh worker
 
         return gym.make(self.env_id, **self.kwargs)
 
@@ -395,7 +395,7 @@ def train(cfg: TrainConfig, out: Path | None = None, resume: str | Path | None =
     `resume` is a checkpoint `.zip`: the timestep count continues from it, and the run goes on
     in the checkpoint's run folder when it lies in `<run>/checkpoints/`.
     """
-    import rehabgym  # noqa: F401 - registers the environments
+    import rehabgym.envs  # noqa: F401 - registers the environments
 
     resume_path = Path(resume) if resume is not None else None
     if out is None and resume_path is not None and resume_path.parent.name == "checkpoints":

@@ -300,7 +300,7 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def _real_env_or_skip() -> None:
-    import rehabgym  # noqa: F401
+    import rehabgym.envs  # noqa: F401
 
     try:
         env = gym.make("rehabgym/Therapy-v0", config=TINY_ENV)
