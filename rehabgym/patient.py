@@ -25,7 +25,7 @@ import torch
 from rehabgym.config import from_dict, to_dict
 from rehabgym.cortex.brains import Brains
 from rehabgym.cortex.lesion import CohortConfig, Lesion
-from rehabgym.cortex.network import Cortex
+from rehabgym.cortex.network import Cortex, Weights
 from rehabgym.cortex.plasticity import (
     PlasticityConfig,
     homeostatic_scaling,
@@ -138,16 +138,19 @@ def _healthy(checkpoint: str | None) -> tuple[Cortex, object]:
     return cortex, arm_config
 
 
-def reach_scores(result: ReachResult, window: tuple[float, float]) -> np.ndarray:
+def reach_scores(result: ReachResult, window: tuple[float, float], clip: bool = True
+                 ) -> np.ndarray:
     """[B] score of each reach in [0, 1]: 1 - (mean distance to target in `window`) / distance.
 
-    No movement scores 0; reaching and holding on target scores ~1.
+    No movement scores 0; reaching and holding on target scores ~1. Unclipped (`clip=False`),
+    moving away from the target scores below 0.
     """
     t = np.arange(result.hand_position.shape[1]) * result.dt
     sel = (t >= window[0] - 1e-9) & (t <= window[1] + 1e-9)
     err = np.linalg.norm(result.hand_position[:, sel] - result.target[:, None], axis=-1).mean(1)
     dist = np.linalg.norm(result.target - result.start, axis=1)
-    return np.clip(1.0 - err / dist, 0.0, 1.0)
+    score = 1.0 - err / dist
+    return np.clip(score, 0.0, 1.0) if clip else score
 
 
 class PatientBatch:
@@ -189,6 +192,11 @@ class PatientBatch:
         return self.brains.n_patients
 
     @property
+    def scores(self) -> np.ndarray:
+        """[P] motor score of the latest assessment."""
+        return np.array([a.score for a in self.last])
+
+    @property
     def lesions(self) -> list[Lesion | None]:
         return self.brains.lesions
 
@@ -209,8 +217,9 @@ class PatientBatch:
         scores = self._plastic_reaches(sched, dist, assist, effort=1.0 - 0.5 * assist)
         self.dose += reps
         return [
-            {"repetitions": int(reps[i]), "mean_reach_score": float(np.mean(s)) if len(s) else
-             float("nan"), "fatigue": float(self.fatigue[i])}
+            {"repetitions": int(reps[i]),
+             "mean_reach_score": float(np.mean(s)) if len(s) else float("nan"),
+             "fatigue": float(self.fatigue[i])}
             for i, s in enumerate(scores)
         ]
 
@@ -230,35 +239,46 @@ class PatientBatch:
                 chunk = s[start:start + r]
                 dir_idx[i, :len(chunk)] = chunk
                 active[i, :len(chunk)] = True
-            targets = self.loop.start + dist[:, None, None] * self.unit[dir_idx]
-            gain = np.repeat(assist * cfg.max_assist_gain, r)
-            w = self.brains.weights()
+            # Only the patients with reaches in this block are simulated.
+            busy = np.flatnonzero(active.any(1))
+            q = len(busy)
+            dir_b, act_b = dir_idx[busy], active[busy]
+            targets = self.loop.start + dist[busy, None, None] * self.unit[dir_b]
+            gain = np.repeat(assist[busy] * cfg.max_assist_gain, r)
+            w = Weights(*(t[busy] for t in self.brains.weights()))
             res = self.loop.run(targets, cfg.duration, seed=self._gen,
                                 assist_gain=gain if gain.any() else None,
                                 record_rates=pc.reward, weights=w)
-            score = reach_scores(res, cfg.score_window).reshape(p, r)
-            for i in range(p):
-                out[i] = np.concatenate([out[i], score[i, active[i]]])
-            base = np.take_along_axis(self.baseline, dir_idx, axis=1)
-            adv = np.where(active, score - base, 0.0)
-            if pc.reward:
-                self._reward_rule(res, adv, p, r, n)
-            # Running baseline per direction, from this block's active reaches.
-            for i in range(p):
-                for d in np.unique(dir_idx[i, active[i]]):
-                    m = score[i, active[i] & (dir_idx[i] == d)].mean()
+            score = reach_scores(res, cfg.score_window).reshape(q, r)
+            # Learning uses the unclipped outcome, so even a patient who misses every target
+            # gets a signal; the baseline is the block's mean outcome for the same direction.
+            outcome = reach_scores(res, cfg.score_window, clip=False).reshape(q, r)
+            adv = np.zeros((q, r))
+            for j, i in enumerate(busy):
+                out[i] = np.concatenate([out[i], score[j, act_b[j]]])
+                for d in np.unique(dir_b[j, act_b[j]]):
+                    sel = act_b[j] & (dir_b[j] == d)
+                    m = outcome[j, sel].mean()
+                    if sel.sum() > 1:
+                        adv[j, sel] = outcome[j, sel] - m
                     self.baseline[i, d] += pc.baseline_rate * (m - self.baseline[i, d])
+            if pc.reward:
+                self._reward_rule(res, adv, busy, r, n)
             self.fatigue += active.sum(1) * cfg.fatigue_per_rep * effort
             self._dirty = True
         return out
 
-    def _reward_rule(self, res: ReachResult, adv: np.ndarray, p: int, r: int, n: int) -> None:
-        pc, s = self.config.plasticity, self.brains.state
+    def _reward_rule(self, res: ReachResult, adv: np.ndarray, busy: np.ndarray, r: int,
+                     n: int) -> None:
+        pc, full = self.config.plasticity, self.brains.state
+        s = {k: full[k][busy] for k in ("mag_rec", "mag_out", "alive", "connectivity",
+                                         "corticospinal")}
+        p = len(busy)
         t = res.rates.shape[1]
         rates = torch.from_numpy(res.rates).reshape(p, r, t, n)
         noise = torch.from_numpy(res.noise).reshape(p, r, t, -1)
         pre = torch.cat([torch.zeros_like(rates[:, :, :1]), rates[:, :, :-1]], dim=2)
-        gain = window_gain(self.day, pc) * np.clip(1.0 - self.fatigue, 0.0, 1.0)
+        gain = (window_gain(self.day, pc) * np.clip(1.0 - self.fatigue, 0.0, 1.0))[busy]
         gain_t = torch.as_tensor(gain, dtype=torch.float32)
         a = torch.as_tensor(adv, dtype=torch.float32)
         alive = s["alive"]
@@ -268,6 +288,8 @@ class PatientBatch:
         out_mask = s["corticospinal"] * alive[:, None, :]
         s["mag_out"] = reward_update(s["mag_out"], None, out_mask, noise[..., n:], rates,
                                      a, pc.output_learning_rate * gain_t, pc.max_weight)
+        full["mag_rec"][busy] = s["mag_rec"]
+        full["mag_out"][busy] = s["mag_out"]
 
     # ------------------------------------------------------------------ rest
     def rest(self, days: int = 1) -> None:
@@ -281,7 +303,7 @@ class PatientBatch:
             if pc.daily_life and cfg.daily_life_reps > 0:
                 n_use = np.round(self.use * cfg.daily_life_reps).astype(int)
                 sched = [self._rng.integers(0, cfg.n_directions, k) for k in n_use]
-                dist = self._rng.uniform(0.06, 0.12, self.n_patients)
+                dist = np.full(self.n_patients, cfg.distance)
                 self._plastic_reaches(sched, dist, np.zeros(self.n_patients),
                                       effort=np.zeros(self.n_patients))
                 decay = 1.0 - cfg.disuse_decay * (1.0 - self.use)
@@ -395,6 +417,7 @@ class PatientBatch:
             "day": self.day.copy(), "dose": self.dose.copy(), "fatigue": self.fatigue.copy(),
             "use": self.use.copy(), "baseline": self.baseline.copy(), "seed": self.seed,
             "rng": self._rng.bit_generator.state, "gen": self._gen.get_state(),
+            "last": self.last, "last_rates": self._last_rates.copy(), "dirty": self._dirty,
         }
 
     @classmethod
@@ -412,8 +435,8 @@ class PatientBatch:
         self._rng = np.random.default_rng()
         self._rng.bit_generator.state = state["rng"]
         self._gen.set_state(state["gen"])
-        self._dirty = True
-        self.assess()
+        self.last, self._last_rates = list(state["last"]), state["last_rates"].copy()
+        self._dirty = state["dirty"]
 
     def __getstate__(self) -> dict:
         return self.get_state()

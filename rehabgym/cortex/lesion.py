@@ -107,7 +107,7 @@ class CohortConfig:
     M1 part of the sheet (x range as a fraction of M1's width, y as a fraction of the height).
     """
 
-    focal_radius: tuple[float, float] = (0.3, 0.9)
+    focal_radius: tuple[float, float] = (0.2, 0.7)
     center_x: tuple[float, float] = (0.2, 0.8)
     center_y: tuple[float, float] = (0.25, 0.75)
     penumbra_width: tuple[float, float] = (0.1, 0.3)
@@ -127,9 +127,9 @@ class CohortConfig:
     @classmethod
     def preset(cls, name: CohortName) -> CohortConfig:
         presets = {
-            "mild": cls(focal_radius=(0.2, 0.45), corticospinal_fraction=(0.0, 0.05)),
-            "moderate": cls(focal_radius=(0.45, 0.7), corticospinal_fraction=(0.0, 0.15)),
-            "severe": cls(focal_radius=(0.7, 1.0), corticospinal_fraction=(0.2, 0.5)),
+            "mild": cls(focal_radius=(0.2, 0.35), corticospinal_fraction=(0.0, 0.05)),
+            "moderate": cls(focal_radius=(0.35, 0.55), corticospinal_fraction=(0.0, 0.15)),
+            "severe": cls(focal_radius=(0.55, 0.8), corticospinal_fraction=(0.2, 0.5)),
             "mixed": cls(),
             "corticospinal": cls(focal_radius=(0.0, 0.0), penumbra_width=(0.0, 0.0),
                                  corticospinal_fraction=(0.3, 0.8)),

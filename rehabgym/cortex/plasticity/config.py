@@ -16,22 +16,22 @@ class PlasticityConfig:
     daily_life: bool = True  # spontaneous use of the arm between sessions (see patient.py)
 
     # reward-modulated node perturbation
-    learning_rate: float = 0.02  # recurrent synapses
-    output_learning_rate: float = 0.05  # corticospinal synapses
+    learning_rate: float = 0.0005  # recurrent synapses
+    output_learning_rate: float = 0.0005  # corticospinal synapses
     baseline_rate: float = 0.3  # running reward baseline per direction
     max_weight: float = 2.0  # magnitudes are bounded in [0, max_weight]
     # homeostasis (per day)
-    homeostasis_rate: float = 0.2  # exponent of the daily scaling factor
-    homeostasis_max_step: float = 0.1  # at most +-10 % per day
+    homeostasis_rate: float = 0.05  # exponent of the daily scaling factor
+    homeostasis_max_step: float = 0.02  # at most +-2 % per day
     # structural plasticity (per day)
-    sprout_rate: float = 0.02  # new synapses per living neuron per day, times p(distance)
+    sprout_rate: float = 0.002  # new synapses per living neuron per day, times p(distance)
     peri_infarct_boost: float = 4.0  # extra sprouting at the lesion border
     peri_infarct_length: float = 0.3  # mm over which the boost decays
     sprout_weight: float = 0.02  # magnitude of a new synapse
     prune_threshold: float = 0.005  # synapses weaker than this may be pruned
     prune_probability: float = 0.2  # per weak synapse per day
     # post-stroke window
-    window_amplitude: float = 3.0  # gain = 1 + A exp(-day / tau)
+    window_amplitude: float = 2.0  # gain = 1 + A exp(-day / tau)
     window_tau_days: float = 14.0
 
     def __post_init__(self) -> None:

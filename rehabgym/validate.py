@@ -1,0 +1,350 @@
+"""`rehabgym validate`: does the virtual patient behave like real patients?
+
+Runs a virtual cohort through three batched experiments and prints the phenomena table of
+DESIGN.md (rows 1-9; row 10 belongs to the environments): for each row the measured effect
+with its uncertainty across patients, the expectation and its source, and pass/fail.
+
+- natural history: the cohort with no therapy (rows 1, 2, 3, 8, 9);
+- therapy: the same moderate patients under several schedules, side by side in one batch:
+  no therapy, uniform practice early / late, other doses early, one direction only (rows 4-7).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from rehabgym.config import save_config
+from rehabgym.cortex.lesion import CohortConfig, Lesion
+from rehabgym.cortex.plasticity import RULES, PlasticityConfig
+from rehabgym.evaluation import mean_ci, paired_t_test
+from rehabgym.patient import N_DIRECTIONS, PatientBatch, PatientConfig, SessionPlan
+
+
+@dataclass
+class ValidateConfig:
+    """Every default of the validation cohort and its experiments."""
+
+    n_patients: int = 24
+    seed: int = 0
+    days: int = 60  # natural history
+    cohort: CohortConfig = field(default_factory=lambda: CohortConfig(
+        focal_radius=(0.2, 0.7), corticospinal_fraction=(0.0, 0.5)))
+    therapy_patients: int = 10  # moderate patients in the therapy experiment
+    early_start: int = 5
+    late_start: int = 30
+    therapy_days: int = 10
+    reps: int = 60
+    doses: tuple[int, ...] = (30, 60, 120)
+    trained_direction: int = 0
+    patient: PatientConfig = field(default_factory=PatientConfig)
+
+    @classmethod
+    def quick(cls) -> ValidateConfig:
+        """A small version (a few minutes) for tests and a first look."""
+        return cls(n_patients=8, days=20, therapy_patients=4, early_start=3, late_start=10,
+                   therapy_days=4)
+
+
+@dataclass
+class Row:
+    number: int
+    phenomenon: str
+    measured: str
+    expected: str
+    passed: bool
+    values: dict = field(default_factory=dict)
+
+    def line(self) -> str:
+        return (f"| {self.number} | {self.phenomenon} | {self.measured} | {self.expected} | "
+                f"{'PASS' if self.passed else 'FAIL'} |")
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman rank correlation (average ranks for ties)."""
+    def rank(x):
+        order = np.argsort(x, kind="stable")
+        r = np.empty(len(x))
+        r[order] = np.arange(len(x))
+        for v in np.unique(x):
+            r[x == v] = r[x == v].mean()
+        return r
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    ra, rb = rank(a), rank(b)
+    if ra.std() == 0 or rb.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def _fmt_ci(x: np.ndarray, digits: int = 1) -> str:
+    m, h = mean_ci(x)
+    return f"{m:.{digits}f} ± {h:.{digits}f}"
+
+
+# ---------------------------------------------------------------- experiments
+def natural_history(cfg: ValidateConfig, lesions: list[Lesion], progress) -> dict:
+    """The cohort with no therapy: scores, kinematics and biomarkers every day."""
+    batch = PatientBatch(lesions, cfg.patient, seed=cfg.seed)
+    scores, peaks, pm = [], [], []
+
+    def record():
+        scores.append([a.score for a in batch.last])
+        peaks.append([np.nanmean(a.n_speed_peaks) for a in batch.last])
+        pm.append([b["output_pm"] for b in batch.biomarkers()])
+
+    record()
+    for _ in progress(range(cfg.days), desc="natural history"):
+        batch.rest(1)
+        record()
+    healthy = PatientBatch([None], cfg.patient, seed=cfg.seed).last[0]
+    return {"score": np.array(scores), "peaks": np.array(peaks), "output_pm": np.array(pm),
+            "healthy_score": healthy.score,
+            "healthy_peaks": float(np.nanmean(healthy.n_speed_peaks))}
+
+
+def _conditions(cfg: ValidateConfig) -> list[tuple[str, int, int, tuple[int, ...]]]:
+    """(name, start day, reps per day, directions) of each therapy arm."""
+    all_dirs = tuple(range(N_DIRECTIONS))
+    arms = [("control", 0, 0, ()), ("early", cfg.early_start, cfg.reps, all_dirs),
+            ("late", cfg.late_start, cfg.reps, all_dirs),
+            ("single", cfg.early_start, cfg.reps, (cfg.trained_direction,))]
+    arms += [(f"dose{d}", cfg.early_start, d, all_dirs) for d in cfg.doses if d != cfg.reps]
+    return arms
+
+
+def therapy_experiment(cfg: ValidateConfig, lesions: list[Lesion], progress) -> dict:
+    """The same patients under every schedule of `_conditions`, in one batch."""
+    arms = _conditions(cfg)
+    m = len(lesions)
+    batch = PatientBatch([les for _ in arms for les in lesions], cfg.patient, seed=cfg.seed + 1)
+    end = cfg.late_start + cfg.therapy_days
+    scores, profiles = [], []
+    for day in progress(range(end + 1), desc="therapy"):
+        scores.append([a.score for a in batch.last])
+        profiles.append([a.profile for a in batch.last])
+        if day == end:
+            break
+        plans = []
+        for _name, start, reps, dirs in arms:
+            on = start <= day < start + cfg.therapy_days and reps > 0
+            plan = SessionPlan(dirs, reps) if on else SessionPlan()
+            plans += [plan] * m
+        batch.practice(plans)
+        batch.rest(1)
+    s = np.array(scores).reshape(end + 1, len(arms), m)
+    prof = np.array(profiles).reshape(end + 1, len(arms), m, N_DIRECTIONS)
+    return {"arms": [a[0] for a in arms], "score": s, "profile": prof}
+
+
+# ---------------------------------------------------------------- the table
+def phenomena_rows(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: dict) -> list[Row]:
+    rows: list[Row] = []
+    s, days = nat["score"], cfg.days
+    s0, sf = s[0], s[-1]
+    radius = np.array([les.focal_radius for les in lesions])
+    cs = np.array([les.corticospinal_fraction for les in lesions])
+    impairment = 100.0 - s0
+    recovered = sf - s0
+    frac = np.where(impairment > 5, recovered / np.maximum(impairment, 1e-9), np.nan)
+
+    # 1 lesion size -> deficit; corticospinal damage worst
+    r_rad, r_cs = spearman(radius, s0), spearman(cs, s0)
+    r_cs_rec = spearman(cs, np.nan_to_num(frac))
+    rows.append(Row(1, "lesion size → deficit",
+                    f"ρ(radius, score)={r_rad:.2f}; ρ(CST cut, score)={r_cs:.2f}; "
+                    f"ρ(CST cut, recovery fraction)={r_cs_rec:.2f}",
+                    "ρ < 0 for size; CST damage predicts poor recovery (ρ < 0) (PREP2)",
+                    r_rad < -0.3 and r_cs_rec < 0,
+                    {"rho_radius": r_rad, "rho_cst": r_cs, "rho_cst_recovery": r_cs_rec}))
+
+    # 2 spontaneous recovery: partial, fastest early, then a plateau
+    third = max(1, days // 3)
+    early_rate = (s[min(10, days)] - s0) / min(10, days)
+    late_rate = (s[-1] - s[-1 - third]) / third
+    partial = sf < nat["healthy_score"] - 2
+    rows.append(Row(2, "spontaneous recovery",
+                    f"gain {_fmt_ci(recovered)} pts in {days} d; early {_fmt_ci(early_rate, 2)} "
+                    f"pts/d vs last third {_fmt_ci(late_rate, 2)} pts/d",
+                    "partial recovery without therapy, fastest early, then a plateau",
+                    bool(recovered.mean() > 0 and early_rate.mean() > 2 * max(late_rate.mean(), 0)
+                         and partial.mean() > 0.5),
+                    {"gain": float(recovered.mean()), "early_rate": float(early_rate.mean()),
+                     "late_rate": float(late_rate.mean())}))
+
+    # 3 proportional recovery for mild-moderate; severe CST damage breaks it
+    fit = (impairment <= 60) & (cs < 0.25) & (impairment > 5)
+    severe = (cs >= 0.35) & (impairment > 40)
+    slope = (float((impairment[fit] * recovered[fit]).sum() / (impairment[fit] ** 2).sum())
+             if fit.sum() >= 3 else float("nan"))
+    resid = recovered[fit] - slope * impairment[fit]
+    r2 = 1 - resid.var() / recovered[fit].var() if fit.sum() >= 3 else float("nan")
+    sev_frac = float(np.nanmean(frac[severe])) if severe.any() else float("nan")
+    rows.append(Row(3, "proportional recovery",
+                    f"slope {slope:.2f} (R²={r2:.2f}, n={fit.sum()}); severe-CST recovery "
+                    f"fraction {sev_frac:.2f} (n={severe.sum()})",
+                    "≈ 0.7 × initial impairment for mild–moderate; severe CST damage below "
+                    "(Prabhakaran 2008)",
+                    bool(0.5 <= slope <= 0.9 and (not severe.any() or sev_frac < slope)),
+                    {"slope": slope, "r2": r2, "severe_fraction": sev_frac}))
+
+    # 4-7 from the therapy experiment
+    arms, ts = ther["arms"], ther["score"]
+    k = {name: i for i, name in enumerate(arms)}
+    ctrl = ts[:, k["control"]]
+    e_end, l_end = cfg.early_start + cfg.therapy_days, cfg.late_start + cfg.therapy_days
+    gain_early = ts[e_end, k["early"]] - ctrl[e_end]
+    gain_late = ts[l_end, k["late"]] - ctrl[l_end]
+    t4 = paired_t_test(gain_early, gain_late)
+    rows.append(Row(4, "early beats late",
+                    f"gain over control: early {_fmt_ci(gain_early)} vs late {_fmt_ci(gain_late)}"
+                    f" (paired p={t4.p:.3f})",
+                    f"same dose at day {cfg.early_start} beats day {cfg.late_start} "
+                    "(Biernaskie 2004)", bool(t4.mean_diff > 0 and t4.p < 0.1),
+                    {"early": float(gain_early.mean()), "late": float(gain_late.mean()),
+                     "p": t4.p}))
+
+    dose_arms = sorted([(0, "control")] + [(cfg.reps, "early")]
+                       + [(d, f"dose{d}") for d in cfg.doses if d != cfg.reps])
+    gains = [float((ts[e_end, k[a]] - ctrl[e_end]).mean()) for _, a in dose_arms]
+    doses = [d for d, _ in dose_arms]
+    mono = all(b >= a - 0.5 for a, b in zip(gains, gains[1:]))
+    per_rep = [(g2 - g1) / (d2 - d1) for (d1, g1), (d2, g2) in
+               zip(zip(doses, gains), zip(doses[1:], gains[1:]))]
+    diminishing = per_rep[-1] < per_rep[0]
+    rows.append(Row(5, "dose–response",
+                    "gain over control by reps/day: "
+                    + ", ".join(f"{d}: {g:.1f}" for d, g in zip(doses, gains)),
+                    "more reps, more recovery, with diminishing returns",
+                    bool(mono and gains[-1] > gains[0] + 1 and diminishing),
+                    {"doses": doses, "gains": gains}))
+
+    prof = ther["profile"]
+    dir_gain = prof[e_end, k["single"]] - prof[e_end, k["control"]]  # [m, D]
+    ang = (np.arange(N_DIRECTIONS) - cfg.trained_direction) % N_DIRECTIONS
+    ang = np.minimum(ang, N_DIRECTIONS - ang) * (360 // N_DIRECTIONS)
+    by_dist = {int(a): float(dir_gain[:, ang == a].mean()) for a in np.unique(ang)}
+    rho6 = spearman(np.tile(ang, len(dir_gain)), dir_gain.ravel())
+    rows.append(Row(6, "specificity & generalisation",
+                    "gain by angle from trained: "
+                    + ", ".join(f"{a}°: {g:.1f}" for a, g in by_dist.items())
+                    + f" (ρ={rho6:.2f})",
+                    "trained direction improves most; gains fall with angular distance",
+                    bool(by_dist[0] == max(by_dist.values()) and rho6 < 0),
+                    {"by_angle": by_dist, "rho": rho6}))
+
+    thr = cfg.patient.use_threshold
+    pooled = [a for a in arms if a != "control" and a != "late"]
+    end_s = np.concatenate([ts[e_end, k[a]] for a in pooled])
+    after = np.concatenate([ts[-1, k[a]] - ts[e_end, k[a]] for a in pooled])
+    above, below = end_s >= thr, end_s < thr
+    up = float(after[above].mean()) if above.any() else float("nan")
+    down = float(after[below].mean()) if below.any() else float("nan")
+    rows.append(Row(7, "threshold / use it or lose it",
+                    f"change after therapy ends: above {thr:.0f} pts {up:+.1f} (n={above.sum()}),"
+                    f" below {down:+.1f} (n={below.sum()})",
+                    "above a threshold function keeps improving; below it declines (Han 2008)",
+                    bool(above.any() and below.any() and up > 0 and down < up),
+                    {"above": up, "below": down}))
+
+    # 8 smoothness
+    pk = nat["peaks"]
+    impaired = impairment > 10
+    dpk = pk[-1] - pk[0]
+    rows.append(Row(8, "smoothness",
+                    f"speed peaks: healthy {nat['healthy_peaks']:.2f}, stroke day 0 "
+                    f"{_fmt_ci(pk[0][impaired], 2)}, change by day {days} "
+                    f"{_fmt_ci(dpk[impaired], 2)}",
+                    "stroke reaches fragmented; peaks fall with recovery (Rohrer 2002)",
+                    bool(impaired.any() and pk[0][impaired].mean() > nat["healthy_peaks"]
+                         and dpk[impaired].mean() < 0),
+                    {"healthy": nat["healthy_peaks"], "day0": float(pk[0][impaired].mean()),
+                     "change": float(dpk[impaired].mean())}))
+
+    # 9 vicarious compensation
+    pm = nat["output_pm"]
+    growth = pm[-1] / np.maximum(pm[0], 1e-9) - 1.0
+    rho9 = spearman(radius, growth)
+    big = radius >= np.median(radius)
+    rows.append(Row(9, "vicarious compensation",
+                    f"PM output growth {100 * growth[big].mean():+.0f} % (large lesions) vs "
+                    f"{100 * growth[~big].mean():+.0f} % (small); ρ(radius, growth)={rho9:.2f}",
+                    "PM output grows after large M1 lesions, more with bigger lesions "
+                    "(Frost 2003: +7–54 %)", bool(growth[big].mean() > 0 and rho9 > 0),
+                    {"growth_large": float(growth[big].mean()),
+                     "growth_small": float(growth[~big].mean()), "rho": rho9}))
+    return rows
+
+
+def _figures(nat: dict, ther: dict, cfg: ValidateConfig, out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    fig, ax = plt.subplots(1, 3, figsize=(13, 3.8))
+    s = nat["score"]
+    ax[0].plot(s, color="0.6", lw=0.8)
+    ax[0].plot(s.mean(1), color="k", lw=2)
+    ax[0].set(xlabel="days since stroke", ylabel="motor score", title="spontaneous recovery")
+    imp, rec = 100 - s[0], s[-1] - s[0]
+    ax[1].scatter(imp, rec)
+    ax[1].plot([0, 100], [0, 70], "r--", label="0.7 × impairment")
+    ax[1].set(xlabel="initial impairment", ylabel="recovery", title="proportional recovery")
+    ax[1].legend()
+    ts = ther["score"]
+    for i, name in enumerate(ther["arms"]):
+        ax[2].plot(ts[:, i].mean(1), label=name)
+    ax[2].set(xlabel="days since stroke", ylabel="motor score", title="therapy schedules")
+    ax[2].legend(fontsize=7)
+    fig.tight_layout()
+    p = out / "phenomena.png"
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    paths.append(p)
+    return paths
+
+
+def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = None,
+             progress: bool = True) -> list[Row]:
+    """Run the cohort, print the table, save table/figures/config under `out`."""
+    from tqdm import tqdm
+
+    def bar(it, desc):
+        return tqdm(it, desc=desc, disable=not progress, leave=False)
+
+    if ablate is not None:
+        if ablate not in RULES:
+            raise ValueError(f"ablate: unknown rule {ablate!r}; allowed: {list(RULES)}")
+        cfg = replace(cfg, patient=replace(cfg.patient,
+                                           plasticity=cfg.patient.plasticity.without(ablate)))
+    rng = np.random.default_rng(cfg.seed)
+    lesions = [cfg.cohort.sample(rng) for _ in range(cfg.n_patients)]
+    nat = natural_history(cfg, lesions, bar)
+    imp = 100 - nat["score"][0]
+    order = np.argsort(np.abs(imp - 45))  # the most moderate patients for the therapy arms
+    chosen = [lesions[i] for i in sorted(order[: cfg.therapy_patients])]
+    ther = therapy_experiment(cfg, chosen, bar)
+    rows = phenomena_rows(cfg, lesions, nat, ther)
+    header = ("| # | phenomenon | measured (mean ± 95 % CI across patients) | expected | result |\n"
+              "|---|---|---|---|---|")
+    table = "\n".join([header] + [r.line() for r in rows])
+    title = f"Phenomena ({cfg.n_patients} patients" + (f", ablated: {ablate}" if ablate else "")
+    print(f"{title}, seed {cfg.seed})\n{table}")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, out / "config.yaml")
+        (out / "phenomena.md").write_text(table + "\n")
+        (out / "phenomena.json").write_text(json.dumps(
+            [{"row": r.number, "phenomenon": r.phenomenon, "passed": r.passed,
+              "measured": r.measured, "values": r.values} for r in rows],
+            indent=1, default=lambda v: None if isinstance(v, float) and math.isnan(v) else v))
+        _figures(nat, ther, cfg, out)
+    return rows
+
+
+__all__ = ["PlasticityConfig", "Row", "ValidateConfig", "spearman", "validate"]

@@ -1,0 +1,153 @@
+"""The virtual patient: lesions, plasticity invariants, determinism, save/load, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rehabgym.cortex.lesion import CohortConfig, Lesion, lesion_masks
+from rehabgym.cortex.plasticity import PlasticityConfig
+from rehabgym.patient import Patient, PatientBatch, PatientConfig, SessionPlan, sample_cohort
+
+FAST = dict(daily_life_reps=8, assessment_repeats=1, block_size=16)
+LESION = Lesion(focal_center=(1.0, 1.0), focal_radius=0.45, penumbra_width=0.2,
+                corticospinal_fraction=0.1, seed=3)
+
+
+def fast_config(**plasticity) -> PatientConfig:
+    return PatientConfig(plasticity=PlasticityConfig(**plasticity), **FAST)
+
+
+def test_healthy_patient_scores_near_100_and_lesion_lowers_it():
+    b = PatientBatch([None, LESION], fast_config(), seed=0)
+    healthy, stroke = b.last
+    assert healthy.score > 85
+    assert stroke.score < healthy.score - 5
+
+
+def test_lesion_kills_what_it_says():
+    p = Patient(LESION, fast_config(), seed=0)
+    sheet = p.brains.healthy.sheet
+    m = lesion_masks(LESION, sheet)
+    d = np.linalg.norm(sheet.positions - np.asarray(LESION.focal_center), axis=1)
+    assert not m.alive[d <= LESION.focal_radius].any()
+    alive = p.brains.alive[0].numpy() > 0
+    np.testing.assert_array_equal(alive, m.alive)
+    assert p.brains.dead_disconnected()
+    cut = m.corticospinal_cut & alive
+    assert (p.brains.corticospinal[0][:, torch.as_tensor(cut)] == 0).all()
+
+
+@pytest.mark.parametrize("bad", [
+    dict(focal_radius=-0.1), dict(diffuse_fraction=1.5), dict(corticospinal_fraction=-0.2),
+    dict(penumbra_strength=2.0),
+])
+def test_impossible_lesion_is_an_error(bad):
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        Lesion(focal_center=(1.0, 1.0), **bad)
+
+
+def test_lesion_centre_off_the_sheet_is_an_error():
+    with pytest.raises(ValueError, match="focal_center"):
+        Patient(Lesion(focal_center=(9.0, 1.0), focal_radius=0.3), fast_config())
+
+
+def test_invariants_hold_over_many_days():
+    b = PatientBatch([LESION], fast_config(), seed=1)
+    alive0 = b.brains.alive.clone()
+    for _ in range(6):
+        b.practice([SessionPlan((0, 2, 4), 32)])
+        b.rest(1)
+    assert b.brains.dale_ok()
+    assert b.brains.dead_disconnected()
+    assert torch.equal(b.brains.alive, alive0)  # dead stays dead
+    for key in ("mag_rec", "mag_out"):
+        t = b.brains.state[key]
+        assert torch.isfinite(t).all() and t.min() >= 0
+        assert t.max() <= b.config.plasticity.max_weight
+
+
+@pytest.mark.slow
+def test_weights_finite_and_bounded_after_200_days():
+    b = PatientBatch([LESION], fast_config(), seed=2)
+    b.rest(200)
+    assert b.brains.dale_ok() and b.brains.dead_disconnected()
+    for key in ("mag_rec", "mag_out"):
+        t = b.brains.state[key]
+        assert torch.isfinite(t).all() and t.max() <= b.config.plasticity.max_weight
+
+
+def test_no_plasticity_no_recovery():
+    off = dict(reward=False, homeostasis=False, structural=False, window=False,
+               daily_life=False)
+    p = Patient(LESION, fast_config(**off), seed=0)
+    s0 = p.assess().score
+    for _ in range(3):
+        p.practice(SessionPlan(tuple(range(8)), 32))
+        p.rest(1)
+    assert p.assess().score == s0
+
+
+def test_practice_changes_the_brain_with_plasticity_on():
+    p = Patient(LESION, fast_config(), seed=0)
+    before = p.brains.state["mag_out"].clone()
+    p.practice(SessionPlan((0,), 16))
+    assert not torch.equal(before, p.brains.state["mag_out"])
+
+
+def test_same_seed_same_future_and_save_load_continue(tmp_path):
+    def run(p):
+        p.practice(SessionPlan((1, 5), 16, assistance=0.5))
+        p.rest(1)
+        return p.assess().score, p.brains.state["mag_out"].clone()
+
+    a = Patient(LESION, fast_config(), seed=4)
+    b = Patient(LESION, fast_config(), seed=4)
+    a.practice(SessionPlan((0,), 16))
+    b.practice(SessionPlan((0,), 16))
+    b.save(tmp_path / "p.pt")
+    c = Patient.load(tmp_path / "p.pt")
+    sa, wa = run(a)
+    sc, wc = run(c)
+    assert sa == sc and torch.equal(wa, wc)
+    sb, _ = run(b)
+    assert sb == sa
+
+
+@pytest.mark.parametrize("plan, field", [
+    (SessionPlan((9,), 10), "directions"),
+    (SessionPlan((0,), -1), "repetitions"),
+    (SessionPlan((0,), 10, assistance=1.5), "assistance"),
+    (SessionPlan((0,), 10, distance=1.0), "distance"),
+    (SessionPlan((), 10), "directions"),
+])
+def test_bad_plan_is_rejected_and_patient_unchanged(plan, field):
+    p = Patient(LESION, fast_config(), seed=0)
+    state = {k: v.clone() for k, v in p.brains.state.items()}
+    day, dose = p.day, p.dose
+    with pytest.raises(ValueError, match=field):
+        p.practice(plan)
+    assert p.day == day and p.dose == dose
+    assert all(torch.equal(state[k], p.brains.state[k]) for k in state)
+
+
+def test_negative_rest_days_rejected():
+    p = Patient(None, fast_config(), seed=0)
+    with pytest.raises(ValueError, match="days"):
+        p.rest(-1)
+
+
+def test_cohort_sampling_is_reproducible_and_varied():
+    a = sample_cohort(CohortConfig.preset("mixed"), 5, seed=7)
+    b = sample_cohort(CohortConfig.preset("mixed"), 5, seed=7)
+    c = sample_cohort(CohortConfig.preset("mixed"), 5, seed=8)
+    assert a == b and a != c
+    with pytest.raises(ValueError, match="cohort"):
+        CohortConfig.preset("nonexistent")
+
+
+def test_biomarkers_are_plain_numbers():
+    b = Patient(LESION, fast_config(), seed=0).biomarkers()
+    assert {"rate_m1", "rate_pm", "synapses", "output_pm", "output_m1"} <= set(b)
+    assert all(isinstance(v, float) and np.isfinite(v) for v in b.values())
