@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 import mujoco
 import numpy as np
@@ -105,3 +106,123 @@ def format_bench(results: list[dict]) -> str:
         lines.append(f"(nthread={results[0]['nthread']}; ratio = closed / raw speed, 1 = as fast "
                      "as raw mujoco.rollout)")
     return "\n".join(lines)
+
+
+def bench_env(
+    num_envs: int = 16,
+    days: int = 3,
+    config: Any = None,
+    seed: int = 0,
+    verbose: bool = True,
+) -> dict:
+    """Patient-days per wall-second: native `TherapyVectorEnv` vs `SyncVectorEnv` of single envs.
+
+    Both run `num_envs` patients for `days` therapy days with the same actions, in this process
+    (resets, which build the patients, are not timed). `config` is anything `TherapyEnv`
+    accepts (default: its defaults, with the horizon stretched to `days`). Returns num_envs,
+    days, native_days_per_s, sync_days_per_s and ratio (native / sync).
+    """
+    import gymnasium as gym
+
+    from rehabgym.envs import TherapyEnv, TherapyVectorEnv
+    from rehabgym.envs.therapy import resolve_config
+
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise ValueError(f"days: must be an integer >= 1, got {days!r}")
+    cfg = resolve_config(config)
+    cfg = resolve_config(cfg, horizon_days=max(cfg.horizon_days, days))
+    native = TherapyVectorEnv(num_envs, config=cfg)
+    sync = gym.vector.SyncVectorEnv([lambda: TherapyEnv(cfg) for _ in range(num_envs)])
+    rng = np.random.default_rng(seed)
+    actions = [np.column_stack([rng.integers(0, 8, num_envs),
+                                np.tile(np.array([1, 0, 1]), (num_envs, 1))]) for _ in range(days)]
+    result = {"num_envs": num_envs, "days": days}
+    try:
+        for name, env in (("native", native), ("sync", sync)):
+            env.reset(seed=seed)
+            t0 = time.perf_counter()
+            for a in actions:
+                env.step(a)
+            result[f"{name}_days_per_s"] = num_envs * days / (time.perf_counter() - t0)
+    finally:
+        native.close()
+        sync.close()
+    result["ratio"] = result["native_days_per_s"] / result["sync_days_per_s"]
+    if verbose:
+        print(f"{num_envs} patients x {days} therapy days: native TherapyVectorEnv "
+              f"{result['native_days_per_s']:.2f} patient-days/s, SyncVectorEnv of TherapyEnv "
+              f"{result['sync_days_per_s']:.2f} patient-days/s, ratio {result['ratio']:.2f}x")
+    return result
+
+
+def bench_cortex(batch: int = 64, seconds: float = 1.0, repeats: int = 3,
+                 verbose: bool = True) -> dict:
+    """A batch of reaches with the healthy cortex in the loop vs the same arm stepping alone.
+
+    Arm-only replays the excitations the cortex produced, so both move the same arms through
+    the same reaches; raw `mujoco.rollout` of the same arm-seconds is printed for reference.
+    """
+    from rehabgym.pretrain import center_out, load_checkpoint
+    from rehabgym.reaching.loop import ClosedLoop
+
+    cortex, arm_cfg = load_checkpoint()
+    loop = ClosedLoop(cortex, arm_cfg)
+    targets = np.resize(center_out(loop.start, 0.1), (batch, 2))
+    res = loop.run(targets, seconds)
+    t_loop = _best_of(lambda: loop.run(targets, seconds), repeats)
+    arm = Arm(arm_cfg, batch_size=batch)
+    exc = res.excitation
+
+    def arm_only():
+        arm.reset()
+        for t in range(exc.shape[1]):
+            arm.step(exc[:, t])
+
+    t_arm = _best_of(arm_only, repeats)
+    raw = bench_arm((batch,), seconds=seconds, repeats=repeats, config=arm_cfg, verbose=False)[0]
+    out = {"batch": batch, "seconds": seconds, "cortex_loop_s": t_loop, "arm_only_s": t_arm,
+           "ratio_to_arm": t_loop / t_arm,
+           "ratio_to_raw_rollout": t_loop / (raw["arm_seconds"] / raw["raw_arm_s_per_s"])}
+    if verbose:
+        print(f"{batch} reaches of {seconds:g} s: cortex in the loop {1000 * t_loop:.1f} ms, "
+              f"arm alone {1000 * t_arm:.1f} ms -> ratio {out['ratio_to_arm']:.2f} "
+              f"(target <= 2); vs raw mujoco.rollout {out['ratio_to_raw_rollout']:.2f}x its time")
+    return out
+
+
+def bench_patient(days: int = 3, reps: int = 60, verbose: bool = True) -> dict:
+    """Therapy days per second of one default patient, and the cost of plasticity.
+
+    A day is `reps` practice reaches, a rest day (daily-life use) and the assessment. The same
+    days with every plasticity rule off give the cost of plasticity as a ratio.
+    """
+    from rehabgym.cortex.lesion import Lesion
+    from rehabgym.cortex.plasticity import PlasticityConfig
+    from rehabgym.patient import Patient, PatientConfig, SessionPlan
+
+    lesion = Lesion(focal_center=(1.0, 1.0), focal_radius=0.45)
+    off = PlasticityConfig(reward=False, homeostasis=False, structural=False, window=False)
+    times = {}
+    for name, pc in (("plastic", PlasticityConfig()), ("frozen", off)):
+        p = Patient(lesion, PatientConfig(plasticity=pc), seed=0)
+        plan = SessionPlan(tuple(range(8)), reps)
+
+        def day(p=p, plan=plan):
+            p.practice(plan)
+            p.rest(1)
+            p.assess()
+
+        day()
+        t0 = time.perf_counter()
+        for _ in range(days):
+            day()
+        times[name] = (time.perf_counter() - t0) / days
+    out = {"reps": reps, "seconds_per_day": times["plastic"],
+           "days_per_second": 1.0 / times["plastic"],
+           "plasticity_cost_ratio": times["plastic"] / times["frozen"]}
+    if verbose:
+        print(f"one patient, {reps} practice reaches + daily life + assessment per day: "
+              f"{times['plastic']:.3f} s/day ({out['days_per_second']:.1f} days/s); "
+              f"plasticity off: {times['frozen']:.3f} s/day -> plasticity costs "
+              f"{out['plasticity_cost_ratio']:.2f}x")
+    return out

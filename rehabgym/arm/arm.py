@@ -128,8 +128,9 @@ class Arm:
         excitations: np.ndarray,
         assist_target: np.ndarray | None = None,
         assist_gain: np.ndarray | float | None = None,
-    ) -> ArmState:
-        """Advance all arms one control period.
+        observe: bool = True,
+    ) -> ArmState | None:
+        """Advance all arms one control period; returns the new state (None if not `observe`).
 
         Args:
             excitations: [B, 6] muscle excitations in [0, 1], in `MUSCLE_NAMES` order.
@@ -150,10 +151,12 @@ class Arm:
         else:
             self._step_chunks(range(len(self._datas)))
         self._gather()
-        if not np.all(np.isfinite(self._state)):
-            raise FloatingPointError("arm: physics diverged (non-finite state)")
+        bad = mujoco.mjtWarning.mjWARN_BADQACC
+        if not np.all(np.isfinite(self._state)) or any(d.warning[bad].number for d in self._datas):
+            raise FloatingPointError("arm: physics diverged (non-finite or huge acceleration; "
+                                     "MuJoCo reset the data)")
         self._state[:, 0] += self.dt
-        return self.observe()
+        return self.observe() if observe else None
 
     def observe(self) -> ArmState:
         """The current sensory state of every arm."""
@@ -208,11 +211,11 @@ class Arm:
         self._set_batch(state.shape[0])
         self._state = state.copy()
         self._force = np.zeros((state.shape[0], N_MUSCLES))
-        for (lo, hi), d in zip(self._slices, self._datas):
+        for (lo, hi), m, d in zip(self._slices, self._models, self._datas):
+            mujoco.mj_resetData(m, d)  # also clears MuJoCo's divergence warnings
             d.qpos[:] = state[lo:hi, 1:3].ravel()
             d.qvel[:] = state[lo:hi, 3:5].ravel()
             d.act[:] = state[lo:hi, 5:].ravel()
-            d.qacc_warmstart[:] = 0.0
         return self.observe()
 
     def close(self) -> None:

@@ -192,7 +192,7 @@ class ClosedLoop:
             if differentiable:
                 arm_x = _FiniteDifferenceStep.apply(arm_x, u.double().cpu(), self)
             else:
-                self.arm.step(u.double().cpu().numpy(), *assist)
+                self.arm.step(u.double().cpu().numpy(), *assist, observe=False)
                 arm_x = torch.from_numpy(self.arm.get_physics_state()[:, 1:])
             hist_x.append(arm_x)
             exc.append(u)
