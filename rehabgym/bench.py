@@ -162,12 +162,13 @@ def bench_cortex(batch: int = 64, seconds: float = 1.0, repeats: int = 3,
     Arm-only replays the excitations the cortex produced, so both move the same arms through
     the same reaches; raw `mujoco.rollout` of the same arm-seconds is printed for reference.
     """
-    from rehabgym.pretrain import center_out, load_checkpoint
+    from rehabgym.pretrain import load_checkpoint
     from rehabgym.reaching.loop import ClosedLoop
+    from rehabgym.reaching.targets import center_out_targets
 
     cortex, arm_cfg = load_checkpoint()
     loop = ClosedLoop(cortex, arm_cfg)
-    targets = np.resize(center_out(loop.start, 0.1), (batch, 2))
+    targets = np.resize(center_out_targets(loop.start, 8, 0.1), (batch, 2))
     res = loop.run(targets, seconds)
     t_loop = _best_of(lambda: loop.run(targets, seconds), repeats)
     arm = Arm(arm_cfg, batch_size=batch)

@@ -48,14 +48,91 @@ def _run_bench_arm(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_bench_env(args: argparse.Namespace) -> int:
+    from rehabgym.bench import bench_env
+
+    bench_env(num_envs=args.num_envs, days=args.days, config=args.config)
+    return 0
+
+
 def _add_bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="speed benchmarks, as ratios against raw mujoco.rollout")
-    which = p.add_subparsers(dest="bench", required=True, metavar="{arm}")
+    which = p.add_subparsers(dest="bench", required=True, metavar="{arm,env}")
     a = which.add_parser("arm", help="closed-loop Arm.step vs raw mujoco.rollout")
     a.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64, 512])
     a.add_argument("--seconds", type=float, default=1.0, help="simulated seconds per arm")
     a.add_argument("--nthread", type=int, default=None, help="threads (default: all cores)")
     a.set_defaults(func=_run_bench_arm)
+    e = which.add_parser("env", help="native TherapyVectorEnv vs SyncVectorEnv, patient-days/s")
+    e.add_argument("--num-envs", type=int, default=16, help="patients (default 16)")
+    e.add_argument("--days", type=int, default=3, help="therapy days timed (default 3)")
+    e.add_argument("--config", default=None, help="environment YAML (default: the defaults)")
+    e.set_defaults(func=_run_bench_env)
+
+
+# ---------------------------------------------------------------- cortex: pretrain / evaluate
+def _run_pretrain(args: argparse.Namespace) -> int:
+    from rehabgym.config import load_config
+    from rehabgym.pretrain import PretrainConfig, evaluate_healthy, pretrain
+
+    cfg = load_config(PretrainConfig, args.config)
+    out = Path(args.out) if args.out else _timestamped("runs/pretrain")
+    cortex = pretrain(cfg, out)
+    evaluate_healthy(cortex, cfg.arm, out=out, seed=cfg.seed)
+    print(f"checkpoint: {out / 'healthy_cortex.pt'} (copy it to rehabgym/assets/ to ship it)")
+    return 0
+
+
+def _add_pretrain(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("pretrain", help="train the healthy cortex (closed loop, MuJoCo arm)")
+    p.add_argument("--config", help="YAML overriding PretrainConfig (configs/pretrain.yaml)")
+    p.add_argument("--out", help="output folder (default: runs/pretrain/<timestamp>/)")
+    p.set_defaults(func=_run_pretrain)
+
+
+def _run_evaluate_healthy(args: argparse.Namespace) -> int:
+    from rehabgym.pretrain import evaluate_healthy, load_checkpoint
+
+    cortex, arm_cfg = load_checkpoint(args.checkpoint)
+    out = Path(args.out) if args.out else _timestamped("runs/healthy")
+    ok = evaluate_healthy(cortex, arm_cfg, out=out, seed=args.seed)["passed"]
+    return 0 if ok else 1
+
+
+def _add_evaluate_healthy(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate-healthy", help="reach figures and criteria of a cortex")
+    p.add_argument("--checkpoint", help="cortex checkpoint (default: the shipped healthy one)")
+    p.add_argument("--seed", type=int, default=0, help="noise seed of the reaches")
+    p.add_argument("--out", help="output folder (default: runs/healthy/<timestamp>/)")
+    p.set_defaults(func=_run_evaluate_healthy)
+
+
+# ---------------------------------------------------------------- validate
+def _run_validate(args: argparse.Namespace) -> int:
+    from rehabgym.validate import ValidateConfig, validate
+
+    cfg = ValidateConfig.quick() if args.quick else ValidateConfig()
+    if args.patients:
+        cfg.n_patients = args.patients
+    cfg.seed = args.seed
+    name = "validate" + ("-quick" if args.quick else "")
+    name += f"-{args.ablate}" if args.ablate else ""
+    out = Path(args.out) if args.out else _timestamped(f"runs/{name}")
+    validate(cfg, out, ablate=args.ablate)
+    print(f"table, figures and config: {out}")
+    return 0
+
+
+def _add_validate(sub: argparse._SubParsersAction) -> None:
+    from rehabgym.cortex.plasticity import RULES
+
+    p = sub.add_parser("validate", help="run a virtual cohort; print the phenomena table")
+    p.add_argument("--quick", action="store_true", help="small cohort, few days (tests)")
+    p.add_argument("--patients", type=int, default=None, help="cohort size")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--ablate", choices=RULES, help="switch one plasticity rule off")
+    p.add_argument("--out", help="output folder (default: runs/validate/<timestamp>/)")
+    p.set_defaults(func=_run_validate)
 
 
 # ---------------------------------------------------------------- train / evaluate
@@ -112,7 +189,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 
 
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _add_demo, _add_bench, _add_train, _add_evaluate]
+    _add_demo, _add_bench, _add_pretrain, _add_evaluate_healthy, _add_validate, _add_train,
+    _add_evaluate]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,7 +1,8 @@
-"""Healthy pre-training: teach the pre-stroke cortex to reach, in closed loop with the real arm.
+"""Healthy pre-training: teach the pre-stroke cortex to reach, in closed loop with the arm.
 
 Method: backpropagation through time where the forward pass is MuJoCo itself and the backward
-pass uses finite-difference Jacobians of each 10 ms control period (`ClosedLoop.run_differentiable`).
+pass uses finite-difference Jacobians of each 10 ms control period
+(`ClosedLoop.run_differentiable`).
 The hand is asked to follow a minimum-jerk path (Flash & Hogan 1985) to the target and hold
 there, with small effort and rate costs; noise is on throughout, so the network learns to
 reach with the noise it will have as a patient. Deterministic for a seed.
@@ -21,6 +22,7 @@ from rehabgym.arm import ArmConfig
 from rehabgym.config import from_dict, save_config, to_dict
 from rehabgym.cortex.network import Cortex, CortexConfig
 from rehabgym.reaching.loop import N_INPUTS, ClosedLoop
+from rehabgym.reaching.targets import center_out_targets
 
 CHECKPOINT_NAME = "healthy_cortex.pt"
 
@@ -45,7 +47,6 @@ class PretrainConfig:
     grad_clip: float = 1.0
     velocity_weight: float = 0.05
     effort_weight: float = 1.0
-    rate_weight: float = 0.01
     eval_every: int = 50
     nthread: int = 2
 
@@ -68,13 +69,8 @@ def minimum_jerk(start: np.ndarray, target: np.ndarray, t: np.ndarray, onset: fl
     return pos, vel
 
 
-def center_out(start: np.ndarray, radius: float, n: int = 8) -> np.ndarray:
-    ang = 2 * np.pi * np.arange(n) / n
-    return start + radius * np.stack([np.cos(ang), np.sin(ang)], axis=1)
-
-
 def _batch_targets(cfg: PretrainConfig, start: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    fixed = np.tile(center_out(start, cfg.radius), (cfg.batch_center_out, 1))
+    fixed = np.tile(center_out_targets(start, 8, cfg.radius), (cfg.batch_center_out, 1))
     ang = rng.uniform(0, 2 * np.pi, cfg.batch_random)
     dist = rng.uniform(*cfg.random_distance, cfg.batch_random)
     rand = start + dist[:, None] * np.stack([np.cos(ang), np.sin(ang)], axis=1)
@@ -163,3 +159,61 @@ class _nullcontext:
 
     def __exit__(self, *exc):
         return False
+
+
+def evaluate_healthy(cortex: Cortex, arm_config: ArmConfig, out: Path | None = None,
+                     seed: int = 0, repeats: int = 4, verbose: bool = True) -> dict:
+    """Closed-loop reaches to the 8 center-out targets (noise on) against the healthy criteria.
+
+    Criteria (Morasso 1981; Flash & Hogan 1985): endpoint error < 1 cm on average and < 1.5 cm
+    on the worst target, success on >= 95 % of reaches, path length / straight distance <= 1.15,
+    one speed peak on >= 7 of 8 targets. Saves the center-out figure and the sheet under `out`.
+    """
+    from rehabgym.cortex.figures import plot_sheet
+    from rehabgym.reaching.figures import plot_center_out
+
+    loop = ClosedLoop(cortex, arm_config)
+    targets = np.tile(center_out_targets(loop.start, 8, 0.10), (repeats, 1))
+    res = loop.run(targets, 1.0, seed=seed)
+    m = res.metrics()
+    err = m.endpoint_error.reshape(repeats, 8)
+    peaks = m.n_speed_peaks.reshape(repeats, 8)
+    one_peak = int((np.median(peaks, axis=0) == 1).sum())
+    figures = {
+        "endpoint_error_cm": 100 * float(err.mean()),
+        "worst_target_error_cm": 100 * float(err.mean(0).max()),
+        "success_rate": float(m.success.mean()),
+        "path_ratio": float(np.nanmean(m.path_ratio)),
+        "targets_with_one_speed_peak": one_peak,
+        "peak_speed": float(np.nanmean(m.peak_speed)),
+        "movement_time": float(np.nanmean(m.movement_time)),
+    }
+    checks = {
+        "endpoint_error_cm": figures["endpoint_error_cm"] < 1.0,
+        "worst_target_error_cm": figures["worst_target_error_cm"] < 1.5,
+        "success_rate": figures["success_rate"] >= 0.95,
+        "path_ratio": figures["path_ratio"] <= 1.15,
+        "targets_with_one_speed_peak": one_peak >= 7,
+    }
+    figures["passed"] = all(checks.values())
+    if verbose:
+        print(f"healthy reaching (8 targets x {repeats}, noise on):")
+        for k, v in figures.items():
+            if k != "passed":
+                mark = "" if k not in checks else ("  ok" if checks[k] else "  FAIL")
+                print(f"  {k:30s} {v:8.3f}{mark}" if isinstance(v, float) else
+                      f"  {k:30s} {v:8d}{mark}")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        fig1 = plot_center_out(res.hand_position[:8], res.target[:8], loop.start, res.dt,
+                               path=out / "healthy_reaches.png", title="healthy cortex")
+        fig2 = plot_sheet(cortex.sheet, path=out / "cortical_sheet.png")
+        from torch.utils.tensorboard import SummaryWriter
+
+        with SummaryWriter(str(out)) as w:
+            for k, v in figures.items():
+                w.add_scalar(f"healthy/{k}", float(v), 0)
+            w.add_figure("healthy/reaches", fig1, 0)
+            w.add_figure("cortex/sheet", fig2, 0)
+        (out / "healthy.json").write_text(__import__("json").dumps(figures, indent=1))
+    return figures
