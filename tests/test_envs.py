@@ -1,0 +1,273 @@
+"""The therapist environments: registry, Gymnasium/SB3 checks, determinism, rewards, actions,
+wrappers and vector environments. Tiny episodes (2 days, a few repetitions) keep it fast."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import rehabgym  # noqa: F401  (registers the environments)
+from rehabgym.config import ConfigError
+from rehabgym.envs import ENV_IDS, TherapyEnv, TherapyEnvConfig, TherapyVectorEnv
+from rehabgym.envs.schedules import SCHEDULES, make_schedule, paired_test
+
+FAST = {"horizon_days": 2, "start_day": 1, "repetition_levels": [2, 4], "cohort": "mild",
+        "patient": {"assessment_repeats": 1, "daily_life_reps": 4}}
+
+
+def make(env_id: str = ENV_IDS[0], **kwargs) -> gym.Env:
+    return gym.make(env_id, config={**FAST, **kwargs.pop("config", {})}, **kwargs)
+
+
+def same_state(a, b) -> bool:
+    """Deep equality of (nested) patient states: dicts, sequences, arrays and tensors."""
+    if dataclasses.is_dataclass(a):
+        return type(a) is type(b) and same_state(vars(a), vars(b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_state(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same_state(x, y) for x, y in zip(a, b))
+    if hasattr(a, "detach"):  # torch tensor, without importing torch here
+        a, b = a.detach().cpu().numpy(), b.detach().cpu().numpy()
+    if isinstance(a, np.ndarray):
+        return a.shape == b.shape and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+    return a == b or (a != a and b != b)  # NaN == NaN here
+
+
+def rollout(env: gym.Env, seed: int, actions: list) -> list:
+    obs, info = env.reset(seed=seed)
+    out = [obs]
+    for a in actions:
+        obs, reward, terminated, truncated, info = env.step(a)
+        out += [obs, reward, terminated, truncated]
+    return out
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_gymnasium_check_env(env_id):
+    env = make(env_id)
+    check_env(env.unwrapped, skip_render_check=True)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_sb3_check_env(env_id):
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    sb3_check_env(make(env_id).unwrapped, warn=True)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_same_seed_same_episode_bit_for_bit(env_id):
+    actions = [np.array([2, 1, 0, 1]), np.array([8, 0, 0, 0])]
+    a = rollout(make(env_id), 7, actions)
+    b = rollout(make(env_id), 7, actions)
+    for x, y in zip(a, b):
+        assert np.array_equal(x, y)
+
+
+def test_different_seeds_different_patients():
+    env = make()
+    _, info0 = env.reset(seed=0)
+    _, info1 = env.reset(seed=1)
+    assert info0["lesion"] != info1["lesion"]
+    # The initial observation varies with the seed, element by element somewhere.
+    obs = [env.reset(seed=s)[0] for s in range(3)]
+    assert not np.array_equal(obs[0], obs[1])
+
+
+def test_reset_options_fix_the_patient():
+    env = make()
+    fixed = {"focal_center": [1.0, 1.0], "focal_radius": 0.5, "seed": 3}
+    _, a = env.reset(seed=0, options={"lesion": fixed})
+    _, b = env.reset(seed=1, options={"lesion": fixed})
+    assert a["lesion"]["focal_radius"] == b["lesion"]["focal_radius"] == 0.5
+    with pytest.raises(ValueError, match="unknown key"):
+        env.reset(options={"lesoin": fixed})
+
+
+def test_reward_is_gain_minus_cost():
+    env = make(config={"cost_per_rep": 0.05})
+    env.reset(seed=3)
+    for action in ([0, 0, 0, 1], [8, 0, 0, 0]):
+        _, reward, terminated, _, info = env.step(np.array(action))
+        assert type(reward) is float
+        assert not terminated
+        assert info["reward_cost"] == pytest.approx(0.05 * info["repetitions"])
+        assert reward == info["reward_gain"] - info["reward_cost"]
+    assert info["repetitions"] == 0  # the rest day practises nothing and costs nothing
+
+
+def test_truncation_after_horizon():
+    env = make()
+    env.reset(seed=0)
+    flags = [env.step(np.array([8, 0, 0, 0]))[3] for _ in range(FAST["horizon_days"])]
+    assert flags == [False] * (FAST["horizon_days"] - 1) + [True]
+
+
+@pytest.mark.parametrize("bad", [
+    np.array([9, 0, 0, 0]),  # direction out of range
+    np.array([0, 0, 0, 2]),  # repetition level out of range (2 levels)
+    np.array([-1, 0, 0, 0]),
+    np.array([0, 0, 0]),  # wrong shape
+    np.array([0.0, 0.0, 0.0, 0.0]),  # wrong dtype
+    np.array([True, False, False, False]),
+    "rest",
+])
+def test_invalid_action_raises_and_leaves_patient_unchanged(bad):
+    env = make()
+    obs, _ = env.reset(seed=0)
+    before = pickle.loads(pickle.dumps(env.unwrapped.patient_state))
+    with pytest.raises(ValueError, match="invalid action") as err:
+        env.step(bad)
+    assert "MultiDiscrete" in str(err.value)
+    assert same_state(before, env.unwrapped.patient_state)
+    assert np.array_equal(obs, env.unwrapped.ward.observations()[0])
+    assert env.unwrapped.ward.therapy_day[0] == 0
+
+
+def test_discrete_actions():
+    env = make(action_type="discrete")
+    space = env.action_space
+    assert isinstance(space, gym.spaces.Discrete) and space.n == 8 * 3 * 3 * 2 + 1
+    check_env(env.unwrapped, skip_render_check=True)
+    env.reset(seed=0)
+    assert env.step(space.n - 1)[4]["repetitions"] == 0  # the last index is the rest day
+    assert env.step(1)[4]["repetitions"] == 4
+    with pytest.raises(ValueError, match="invalid action"):
+        env.step(space.n)
+
+
+def test_config_files_and_strict_keys(tmp_path):
+    for name in ("mild", "moderate", "severe", "mixed"):
+        cfg = gym.make(ENV_IDS[0], config=f"configs/env/{name}.yaml").unwrapped.config
+        assert cfg.cohort == name
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("horizon_dayz: 3\n")
+    with pytest.raises(ConfigError, match="horizon_dayz"):
+        TherapyEnv(config=bad)
+    with pytest.raises(ConfigError, match="horizon_dayz"):
+        TherapyEnv(config={"horizon_dayz": 3})
+    env = TherapyEnv(config="configs/env/tiny.yaml", horizon_days=5)
+    assert env.config.horizon_days == 5 and env.config.repetition_levels == (2, 4)
+    with pytest.raises(ValueError, match="cohort"):
+        TherapyEnvConfig(cohort="mildd")
+
+
+def test_render_rgb_array():
+    env = make(render_mode="rgb_array")
+    env.reset(seed=0)
+    env.step(np.array([0, 0, 0, 0]))
+    frame = env.render()
+    assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3
+    assert frame.std() > 0
+
+
+def test_usual_wrappers():
+    env = make()
+    env = gym.wrappers.NormalizeObservation(gym.wrappers.FlattenObservation(
+        gym.wrappers.RecordEpisodeStatistics(env)))
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    done, info = False, {}
+    while not done:
+        _, _, terminated, truncated, info = env.step(env.action_space.sample())
+        done = terminated or truncated
+    assert info["episode"]["l"] == FAST["horizon_days"]
+
+
+@pytest.mark.parametrize("vector_cls", [gym.vector.SyncVectorEnv, gym.vector.AsyncVectorEnv])
+def test_gymnasium_vector_envs(vector_cls):
+    envs = vector_cls([lambda: make() for _ in range(2)])
+    try:
+        obs, infos = envs.reset(seed=0)
+        assert obs.shape == (2, 12)
+        for _ in range(FAST["horizon_days"]):
+            obs, rewards, _, truncations, infos = envs.step(np.array([[0, 0, 0, 0]] * 2))
+        assert truncations.all()
+    finally:
+        envs.close()
+
+
+def test_sb3_subproc_vec_env():
+    from stable_baselines3.common.vec_env import SubprocVecEnv
+
+    venv = SubprocVecEnv([lambda: make() for _ in range(2)])
+    try:
+        venv.seed(0)
+        obs = venv.reset()
+        assert obs.shape == (2, 12)
+        for _ in range(FAST["horizon_days"]):
+            obs, rewards, dones, infos = venv.step(np.array([[1, 0, 0, 0]] * 2))
+        assert dones.all() and "terminal_observation" in infos[0]
+    finally:
+        venv.close()
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_make_vec_native_steps_and_autoresets(env_id):
+    n, horizon = 3, FAST["horizon_days"]
+    envs = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point",
+                        config=FAST)
+    assert isinstance(envs.unwrapped, TherapyVectorEnv)
+    assert envs.metadata["autoreset_mode"] == gym.vector.AutoresetMode.NEXT_STEP
+    obs, infos = envs.reset(seed=5)
+    assert obs.shape == (n, *envs.single_observation_space.shape)
+    assert obs.dtype == envs.single_observation_space.dtype
+    assert len(set(infos["lesion"]["focal_radius"])) == n  # a different patient per sub-env
+    actions = np.array([[0, 0, 0, 1], [8, 0, 0, 0], [3, 2, 2, 0]])
+    for day in range(horizon):
+        obs, rewards, terminations, truncations, infos = envs.step(actions)
+        assert obs in envs.observation_space and rewards.dtype == np.float64
+        assert not terminations.any()
+        assert truncations.all() == (day == horizon - 1)
+        np.testing.assert_array_equal(rewards, infos["reward_gain"] - infos["reward_cost"])
+    first = infos["lesion"]["focal_radius"].copy()
+    obs, rewards, terminations, truncations, infos = envs.step(actions)  # the autoreset step
+    assert not rewards.any() and not truncations.any()
+    assert (infos["therapy_day"] == 0).all() and (obs[:, 9] == 0).all()
+    assert not np.array_equal(first, infos["lesion"]["focal_radius"])
+    with pytest.raises(ValueError, match="invalid action"):
+        envs.step(np.array([[9, 0, 0, 0]] * n))
+    envs.close()
+
+
+def test_native_vector_env_seeds_like_sync():
+    """Sub-environment i of the native env, seeded with s, gets single env seed s + i's patient."""
+    vec = TherapyVectorEnv(2, config=FAST)
+    _, infos = vec.reset(seed=11)
+    for i in range(2):
+        _, info = make().reset(seed=11 + i)
+        assert info["lesion"]["focal_radius"] == infos["lesion"]["focal_radius"][i]
+
+
+def test_schedules_act_inside_the_space():
+    env = TherapyVectorEnv(2, config=FAST)
+    obs, _ = env.reset(seed=0)
+    for name in SCHEDULES:
+        actions = make_schedule(name, env.config)(obs)
+        assert actions in env.action_space, name
+
+
+def test_paired_test_detects_a_shift():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=40)
+    assert paired_test(a + 1.0, a + rng.normal(scale=0.1, size=40), seed=0)["p"] < 0.01
+    assert paired_test(a, a + rng.normal(scale=0.1, size=40), seed=0)["p"] > 0.01
+
+
+def test_registry_on_import_rehabgym():
+    import subprocess
+    import sys
+
+    code = ("import gymnasium as gym, rehabgym; "
+            "print(*sorted(i for i in gym.registry if i.startswith('rehabgym/')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out == " ".join(sorted(ENV_IDS)) + "\n"  # registered, and nothing else printed
+    for env_id in ENV_IDS:
+        assert gym.spec(env_id).max_episode_steps == TherapyEnvConfig().horizon_days
