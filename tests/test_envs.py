@@ -271,3 +271,21 @@ def test_registry_on_import_rehabgym():
     assert out == " ".join(sorted(ENV_IDS)) + "\n"  # registered, and nothing else printed
     for env_id in ENV_IDS:
         assert gym.spec(env_id).max_episode_steps == TherapyEnvConfig().horizon_days
+
+
+def test_schedule_comparison_smoke():
+    from rehabgym.envs.schedules import schedule_comparison
+
+    out = schedule_comparison("mild", n_patients=2, horizon=2, seed=3, config=FAST, verbose=False)
+    assert [r["schedule"] for r in out["rows"]] == list(SCHEDULES)
+    assert out["initial"].shape == (2,) and "row 10" in out["table"]
+
+
+@pytest.mark.slow
+def test_row10_the_therapist_matters():
+    """Phenomenon 10: the best and worst scripted schedules differ clearly on one cohort."""
+    from rehabgym.envs.schedules import schedule_comparison
+
+    out = schedule_comparison("mixed", n_patients=16, horizon=10, seed=10_000, verbose=False)
+    assert out["best_vs_worst"]["p"] < 0.05
+    assert out["best_vs_worst"]["ci_low"] > 0
