@@ -34,7 +34,7 @@ class PretrainConfig:
     cortex: CortexConfig = field(default_factory=CortexConfig)
     arm: ArmConfig = field(default_factory=ArmConfig)
     seed: int = 0
-    iterations: int = 600
+    iterations: int = 800
     batch_center_out: int = 2  # repeats of the 8 center-out targets per batch
     batch_random: int = 16  # random targets per batch (direction uniform, distance range)
     random_distance: tuple[float, float] = (0.04, 0.12)  # m
@@ -45,7 +45,7 @@ class PretrainConfig:
     learning_rate: float = 3e-3
     lr_final_fraction: float = 0.05  # cosine decay to this fraction
     grad_clip: float = 1.0
-    velocity_weight: float = 0.05
+    velocity_weight: float = 0.5
     effort_weight: float = 1.0
     eval_every: int = 50
     nthread: int = 2

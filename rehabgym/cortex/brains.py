@@ -33,7 +33,9 @@ class Brains:
             raise ValueError("lesions: need at least one patient")
         self.healthy = healthy
         self.sign = healthy.sign.detach().clone()
-        self.output_gain = healthy.output_gain.detach().clone()
+        # Patients' output magnitudes are the effective weights (the area gain folded in), so a
+        # plastic change is the same for a PM and an M1 fibre and PM's weak output can grow.
+        self.output_gain = torch.ones_like(healthy.output_gain)
         self.area = healthy.area.detach().clone()
         self.excitatory = healthy.excitatory.detach().clone()
         self.probability = torch.as_tensor(healthy.sheet.connection_probability(),
@@ -42,7 +44,8 @@ class Brains:
         with torch.no_grad():
             base = {
                 "mag_rec": healthy.w_rec.clamp(min=0), "connectivity": healthy.connectivity,
-                "w_in": healthy.w_in, "bias": healthy.b, "mag_out": healthy.w_out.clamp(min=0),
+                "w_in": healthy.w_in, "bias": healthy.b,
+                "mag_out": healthy.w_out.clamp(min=0) * healthy.output_gain[None, :],
                 "corticospinal": healthy.corticospinal, "out_bias": healthy.b_out,
                 "alive": healthy.alive,
                 "distance_to_core": torch.full((healthy.n,), float("inf")),

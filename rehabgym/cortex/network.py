@@ -35,8 +35,8 @@ class CortexConfig:
     sheet: SheetConfig = field(default_factory=SheetConfig)
     tau: float = 0.05  # s
     dt: float = 0.01  # s, the arm's control period
-    noise_std: float = 0.008  # private noise added to x each step
-    output_noise_std: float = 0.03  # motor noise added to the muscle drive each step
+    noise_std: float = 0.006  # private noise added to x each step
+    output_noise_std: float = 0.02  # motor noise added to the muscle drive each step
     noise_tau: float = 0.05  # s: both noises are Ornstein-Uhlenbeck, correlated over this time
     recurrent_gain: float = 1.2  # spectral scale of the initial recurrent weights
     m1_output_gain: float = 1.0  # corticospinal strength of M1
@@ -145,7 +145,7 @@ class Cortex(nn.Module):
         self.w_rec = nn.Parameter(mag * conn / scale.sqrt())
         self.w_in = nn.Parameter(torch.randn(n, n_inputs, generator=g) / np.sqrt(n_inputs))
         self.b = nn.Parameter(torch.zeros(n))
-        self.w_out = nn.Parameter(torch.rand(N_OUTPUTS, n, generator=g) * 0.1 / np.sqrt(n_e))
+        self.w_out = nn.Parameter(torch.rand(N_OUTPUTS, n, generator=g) * 0.1 / float(n_e) ** 0.5)
         self.b_out = nn.Parameter(torch.full((N_OUTPUTS,), -3.0))
 
     # ------------------------------------------------------------------ dynamics

@@ -16,8 +16,8 @@ class PlasticityConfig:
     daily_life: bool = True  # spontaneous use of the arm between sessions (see patient.py)
 
     # reward-modulated node perturbation
-    learning_rate: float = 0.0005  # recurrent synapses
-    output_learning_rate: float = 0.0005  # corticospinal synapses
+    learning_rate: float = 0.0002  # recurrent synapses
+    output_learning_rate: float = 0.0002  # corticospinal synapses
     baseline_rate: float = 0.3  # running reward baseline per direction
     max_weight: float = 2.0  # magnitudes are bounded in [0, max_weight]
     # homeostasis (per day)
