@@ -145,7 +145,7 @@ class Cortex(nn.Module):
         self.w_rec = nn.Parameter(mag * conn / scale.sqrt())
         self.w_in = nn.Parameter(torch.randn(n, n_inputs, generator=g) / np.sqrt(n_inputs))
         self.b = nn.Parameter(torch.zeros(n))
-        self.w_out = nn.Parameter(torch.rand(N_OUTPUTS, n, generator=g) * 0.1 / float(n_e) ** 0.5)
+        self.w_out = nn.Parameter(torch.rand(N_OUTPUTS, n, generator=g) * 0.1 / n_e.float().sqrt())
         self.b_out = nn.Parameter(torch.full((N_OUTPUTS,), -3.0))
 
     # ------------------------------------------------------------------ dynamics
