@@ -41,13 +41,15 @@ class ValidateConfig:
     reps: int = 60
     doses: tuple[int, ...] = (30, 60, 120)
     trained_direction: int = 0
+    row10_patients: int = 16  # held-out patients for the scripted-schedule comparison
+    row10_days: int = 10
     patient: PatientConfig = field(default_factory=PatientConfig)
 
     @classmethod
     def quick(cls) -> ValidateConfig:
         """A small version (a few minutes) for tests and a first look."""
         return cls(n_patients=8, days=20, therapy_patients=4, early_start=3, late_start=10,
-                   therapy_days=4)
+                   therapy_days=4, row10_patients=4, row10_days=3)
 
 
 @dataclass
@@ -279,6 +281,21 @@ def phenomena_rows(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: 
     return rows
 
 
+def therapist_row(cfg: ValidateConfig) -> Row:
+    """Row 10: scripted schedules on one held-out cohort (the environments' own runner)."""
+    from rehabgym.envs.schedules import schedule_comparison
+
+    res = schedule_comparison("mixed", cfg.row10_patients, cfg.row10_days, verbose=False)
+    means = {r["schedule"]: r["mean"] for r in res["rows"]}
+    test = res["best_vs_worst"]
+    return Row(10, "the therapist matters",
+               ", ".join(f"{k}: {v:.1f}" for k, v in means.items())
+               + f"; best − worst {test['mean_diff']:.1f} (p={test['p']:.4f})",
+               "best and worst sensible schedules differ clearly in final score",
+               bool(test["mean_diff"] > 5 and test["p"] < 0.05),
+               {"means": means, "best_vs_worst": test})
+
+
 def _figures(nat: dict, ther: dict, cfg: ValidateConfig, out: Path) -> list[Path]:
     import matplotlib
 
@@ -330,6 +347,8 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
     chosen = [lesions[i] for i in sorted(order[: cfg.therapy_patients])]
     ther = therapy_experiment(cfg, chosen, bar)
     rows = phenomena_rows(cfg, lesions, nat, ther)
+    if ablate is None:
+        rows.append(therapist_row(cfg))
     header = ("| # | phenomenon | measured (mean ± 95 % CI across patients) | expected | result |\n"
               "|---|---|---|---|---|")
     table = "\n".join([header] + [r.line() for r in rows])

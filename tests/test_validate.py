@@ -1,0 +1,36 @@
+"""`rehabgym validate --quick`: the phenomena table is produced, complete and saved."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from rehabgym.validate import ValidateConfig, spearman, validate
+
+
+def test_spearman_matches_known_cases():
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert math.isnan(spearman([1, 1, 1], [1, 2, 3]))
+
+
+def test_unknown_ablation_is_an_error(tmp_path):
+    with pytest.raises(ValueError, match="ablate"):
+        validate(ValidateConfig.quick(), tmp_path, ablate="dopamine", progress=False)
+
+
+def test_quick_validate_writes_the_whole_table(tmp_path):
+    rows = validate(ValidateConfig.quick(), tmp_path, progress=False)
+    assert [r.number for r in rows] == list(range(1, 11))
+    for r in rows:
+        assert r.measured and r.expected and isinstance(r.passed, bool)
+    saved = json.loads((tmp_path / "phenomena.json").read_text())
+    assert [r["row"] for r in saved] == list(range(1, 11))
+    table = (tmp_path / "phenomena.md").read_text()
+    assert table.count("\n| ") == 10
+    assert (tmp_path / "phenomena.png").stat().st_size > 10_000
+    assert (tmp_path / "config.yaml").is_file()
+    # Lesions must cost function: the first row's size-deficit correlation is measured.
+    assert math.isfinite(rows[0].values["rho_radius"])
