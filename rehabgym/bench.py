@@ -30,15 +30,18 @@ def _best_of(fn, repeats: int) -> float:
 
 
 def _closed_loop(arm: Arm, n_ctrl: int) -> None:
-    state = arm.reset()
-    q0 = state.joint_angle.copy()
+    arm.reset()
+    x = arm.get_physics_state()
+    q0 = x[:, 1:3].copy()
     u = np.empty((arm.batch_size, 6))
     for _ in range(n_ctrl):
-        # A tiny joint-space feedback law: flexors push toward the start posture, extensors back.
-        err = q0 - state.joint_angle - 0.1 * state.joint_velocity
+        # A tiny joint-space feedback law read off the physics state each period (as the
+        # cortex loop does): flexors push toward the start posture, extensors back.
+        err = q0 - x[:, 1:3] - 0.1 * x[:, 3:5]
         u[:, 0::2] = np.clip(0.05 + err[:, [0, 1, 0]], 0.0, 1.0)
         u[:, 1::2] = np.clip(0.05 - err[:, [0, 1, 0]], 0.0, 1.0)
-        state = arm.step(u)
+        arm.step(u, observe=False)
+        x = arm.get_physics_state()
 
 
 def bench_arm(
@@ -59,37 +62,36 @@ def bench_arm(
     if seconds <= 0:
         raise ValueError(f"seconds: must be > 0, got {seconds!r}")
     results = []
-    pool = rollout.Rollout(nthread=nthread)
-    try:
-        for b in batch_sizes:
-            if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1:
-                raise ValueError(f"batch_sizes: each must be an integer >= 1, got {b!r}")
-            arm = Arm(cfg, batch_size=int(b), nthread=nthread)
-            n_ctrl = max(1, int(round(seconds / arm.dt)))
-            t_closed = _best_of(lambda arm=arm, n=n_ctrl: _closed_loop(arm, n), repeats)
-            arm.close()
+    for b in batch_sizes:
+        if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1:
+            raise ValueError(f"batch_sizes: each must be an integer >= 1, got {b!r}")
+        arm = Arm(cfg, batch_size=int(b), nthread=nthread)
+        n_ctrl = max(1, int(round(seconds / arm.dt)))
+        t_closed = _best_of(lambda arm=arm, n=n_ctrl: _closed_loop(arm, n), repeats)
+        arm.close()
 
-            model = arm.model
-            nstep = n_ctrl * cfg.n_substeps  # same simulated time
-            spec = mujoco.mjtState.mjSTATE_FULLPHYSICS
-            data = mujoco.MjData(model)
-            data.qpos[:] = np.radians(cfg.start_posture)
-            mujoco.mj_forward(model, data)
-            x0 = np.empty(mujoco.mj_stateSize(model, spec))
-            mujoco.mj_getState(model, data, x0, spec)
-            x0 = np.tile(x0, (b, 1))
-            ctrl = np.zeros((b, nstep, model.nu))
-            ctrl[:, :, :6] = 0.05
-            datas = [mujoco.MjData(model) for _ in range(nthread)]
-            t_raw = _best_of(lambda m=model, x0=x0, c=ctrl, ds=datas: pool.rollout(m, ds, x0, c),
-                             repeats)
-            arm_s = b * n_ctrl * arm.dt
-            results.append({"batch": int(b), "arm_seconds": arm_s,
-                            "closed_arm_s_per_s": arm_s / t_closed,
-                            "raw_arm_s_per_s": arm_s / t_raw,
-                            "ratio": t_raw / t_closed, "nthread": nthread})
-    finally:
-        pool.close()
+        model = arm.model
+        nstep = n_ctrl * cfg.n_substeps  # same simulated time
+        spec = mujoco.mjtState.mjSTATE_FULLPHYSICS
+        data = mujoco.MjData(model)
+        data.qpos[:] = np.radians(cfg.start_posture)
+        mujoco.mj_forward(model, data)
+        x0 = np.empty(mujoco.mj_stateSize(model, spec))
+        mujoco.mj_getState(model, data, x0, spec)
+        x0 = np.tile(x0, (b, 1))
+        ctrl = np.zeros((b, nstep, model.nu))
+        ctrl[:, :, :6] = 0.05
+        datas = [mujoco.MjData(model) for _ in range(nthread)]
+        # The pool lives only while raw rollout is timed: its idle workers would otherwise
+        # compete with the closed loop for the cores.
+        with rollout.Rollout(nthread=nthread) as pool:
+            t_raw = _best_of(lambda m=model, x0=x0, c=ctrl, ds=datas, p=pool:
+                             p.rollout(m, ds, x0, c), repeats)
+        arm_s = b * n_ctrl * arm.dt
+        results.append({"batch": int(b), "arm_seconds": arm_s,
+                        "closed_arm_s_per_s": arm_s / t_closed,
+                        "raw_arm_s_per_s": arm_s / t_raw,
+                        "ratio": t_raw / t_closed, "nthread": nthread})
     if verbose:
         print(format_bench(results))
     return results

@@ -55,9 +55,23 @@ def _run_bench_env(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_bench_cortex(args: argparse.Namespace) -> int:
+    from rehabgym.bench import bench_cortex
+
+    bench_cortex(batch=args.batch)
+    return 0
+
+
+def _run_bench_patient(args: argparse.Namespace) -> int:
+    from rehabgym.bench import bench_patient
+
+    bench_patient(days=args.days, reps=args.reps)
+    return 0
+
+
 def _add_bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="speed benchmarks, as ratios against raw mujoco.rollout")
-    which = p.add_subparsers(dest="bench", required=True, metavar="{arm,env}")
+    which = p.add_subparsers(dest="bench", required=True)
     a = which.add_parser("arm", help="closed-loop Arm.step vs raw mujoco.rollout")
     a.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64, 512])
     a.add_argument("--seconds", type=float, default=1.0, help="simulated seconds per arm")
@@ -68,6 +82,13 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--days", type=int, default=3, help="therapy days timed (default 3)")
     e.add_argument("--config", default=None, help="environment YAML (default: the defaults)")
     e.set_defaults(func=_run_bench_env)
+    c = which.add_parser("cortex", help="reaches with the cortex in the loop vs the arm alone")
+    c.add_argument("--batch", type=int, default=64)
+    c.set_defaults(func=_run_bench_cortex)
+    pt = which.add_parser("patient", help="therapy days per second; cost of plasticity")
+    pt.add_argument("--days", type=int, default=3)
+    pt.add_argument("--reps", type=int, default=60)
+    pt.set_defaults(func=_run_bench_patient)
 
 
 # ---------------------------------------------------------------- cortex: pretrain / evaluate
