@@ -51,7 +51,8 @@ class SessionPlan:
 
     def check(self, n_directions: int = N_DIRECTIONS, max_repetitions: int = 1000) -> None:
         """Raise a ValueError naming the bad field and what is allowed."""
-        if isinstance(self.repetitions, bool) or not isinstance(self.repetitions, (int, np.integer)):
+        reps = self.repetitions
+        if isinstance(reps, bool) or not isinstance(reps, (int, np.integer)):
             raise ValueError(f"repetitions: expected an integer, got {self.repetitions!r}")
         if not 0 <= self.repetitions <= max_repetitions:
             raise ValueError(f"repetitions: allowed 0..{max_repetitions}, got {self.repetitions}")

@@ -118,9 +118,9 @@ def pretrain(cfg: PretrainConfig, out_dir: Path | None = None, progress: bool = 
         bar.set_postfix(loss=f"{loss.item():.2f}", end_cm=f"{100 * end_err:.2f}")
         if writer is not None:
             writer.add_scalar("pretrain/loss", loss.item(), it)
-            writer.add_scalar("pretrain/position_error_cm", float(pos_err.sqrt()), it)
+            writer.add_scalar("pretrain/position_error_cm", pos_err.sqrt().item(), it)
             writer.add_scalar("pretrain/endpoint_error_cm", 100 * end_err, it)
-            writer.add_scalar("pretrain/effort", float(effort), it)
+            writer.add_scalar("pretrain/effort", effort.item(), it)
             writer.add_scalar("pretrain/learning_rate", sched.get_last_lr()[0], it)
     if writer is not None:
         writer.add_scalar("pretrain/wall_seconds", time.perf_counter() - t0, cfg.iterations)
