@@ -21,8 +21,8 @@ import numpy as np
 from rehabgym.config import save_config
 from rehabgym.cortex.lesion import CohortConfig, Lesion
 from rehabgym.cortex.plasticity import RULES, PlasticityConfig
-from rehabgym.evaluation import mean_ci, paired_t_test
 from rehabgym.patient import N_DIRECTIONS, PatientBatch, PatientConfig, SessionPlan
+from rehabgym.stats import mean_ci, paired_t_test
 
 
 @dataclass

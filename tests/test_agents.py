@@ -19,7 +19,6 @@ from gymnasium import spaces
 
 from rehabgym.config import ConfigError
 from rehabgym.evaluation import (
-    betainc,
     evaluate,
     paired_t_test,
     read_csv,
@@ -27,6 +26,7 @@ from rehabgym.evaluation import (
     t_cdf,
     t_ppf,
 )
+from rehabgym.stats import betainc
 from rehabgym.therapists import (
     HEURISTICS,
     REST,

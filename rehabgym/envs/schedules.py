@@ -20,6 +20,7 @@ from rehabgym.envs.therapy import (
     TherapyEnvConfig,
     resolve_config,
 )
+from rehabgym.stats import bootstrap_ci, paired_test  # noqa: F401  (paired_test re-exported)
 
 Schedule = Callable[[np.ndarray], np.ndarray]
 
@@ -59,33 +60,6 @@ def make_schedule(name: str, config: TherapyEnvConfig, distance: int | None = No
     return act
 
 
-def mean_ci(x: np.ndarray, n_boot: int = 10000, seed: int = 0) -> tuple[float, float, float]:
-    """Mean and its 95 % bootstrap percentile interval."""
-    x = np.asarray(x, dtype=float)
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, len(x), size=(n_boot, len(x)))].mean(axis=1)
-    lo, hi = np.quantile(means, [0.025, 0.975])
-    return float(x.mean()), float(lo), float(hi)
-
-
-def paired_test(a: np.ndarray, b: np.ndarray, n_perm: int = 20000, seed: int = 0
-                ) -> dict[str, float]:
-    """Paired comparison of a and b (same patients): mean difference a - b, its 95 % bootstrap
-    interval, the paired t statistic and a two-sided sign-flip permutation p-value."""
-    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    n = len(d)
-    if n < 2:
-        raise ValueError(f"paired_test: needs at least 2 pairs, got {n}")
-    mean, lo, hi = mean_ci(d, seed=seed)
-    sd = d.std(ddof=1)
-    t = mean / (sd / np.sqrt(n)) if sd > 0 else (np.inf if mean else 0.0) * np.sign(mean)
-    rng = np.random.default_rng(seed)
-    flips = rng.choice([-1.0, 1.0], size=(n_perm, n))
-    null = np.abs((flips * d).mean(axis=1))
-    p = (1 + np.count_nonzero(null >= abs(mean) - 1e-12)) / (n_perm + 1)
-    return {"mean_diff": mean, "ci_low": lo, "ci_high": hi, "t": float(t), "p": float(p)}
-
-
 def schedule_comparison(
     cohort: str = "mixed",
     n_patients: int = 32,
@@ -121,7 +95,7 @@ def schedule_comparison(
             finals[name] = infos["score"].copy()
     finally:
         env.close()
-    means = {name: mean_ci(v, seed=seed) for name, v in finals.items()}
+    means = {name: bootstrap_ci(v, seed=seed) for name, v in finals.items()}
     best = max(means, key=lambda k: means[k][0])
     worst = min(means, key=lambda k: means[k][0])
     rows = []
