@@ -28,6 +28,7 @@ from rehabgym.cortex.lesion import CohortConfig, Lesion
 from rehabgym.cortex.network import Cortex, Weights
 from rehabgym.cortex.plasticity import (
     PlasticityConfig,
+    corticospinal_sprouting,
     homeostatic_scaling,
     prune,
     reward_update,
@@ -332,6 +333,9 @@ class PatientBatch:
             s["connectivity"], s["mag_rec"] = prune(
                 s["connectivity"], s["mag_rec"], pc.prune_threshold, pc.prune_probability,
                 self._gen)
+            s["mag_out"] = corticospinal_sprouting(
+                s["mag_out"], s["corticospinal"], s["alive"], self.brains.reference_drive,
+                pc.cst_sprout_rate * gain, pc.max_weight)
 
     # ------------------------------------------------------------------ assessment
     def assess(self) -> list[Assessment]:

@@ -46,6 +46,10 @@ class PretrainConfig:
     lr_final_fraction: float = 0.05  # cosine decay to this fraction
     grad_clip: float = 1.0
     velocity_weight: float = 0.5
+    #: extra weight on hand speed once the reference path has ended (the hold phase): a
+    #: reach only succeeds if the hand is still at the end, so the network must learn to damp
+    #: its own noise (by co-contraction), not only to arrive
+    hold_speed_weight: float = 0.5
     effort_weight: float = 1.0
     eval_every: int = 50
     nthread: int = 2
@@ -97,6 +101,7 @@ def pretrain(cfg: PretrainConfig, out_dir: Path | None = None, progress: bool = 
         writer = SummaryWriter(str(out_dir))
     steps = int(round(cfg.duration / loop.dt))
     t = np.arange(steps + 1) * loop.dt
+    hold = torch.as_tensor(t > cfg.movement_onset + cfg.movement_time)
     noise_gen = torch.Generator().manual_seed(cfg.seed + 12345)
     bar = tqdm(range(cfg.iterations), desc="pretrain", disable=not progress)
     t0 = time.perf_counter()
@@ -107,8 +112,10 @@ def pretrain(cfg: PretrainConfig, out_dir: Path | None = None, progress: bool = 
         res, hand, vel, u = loop.run_differentiable(targets, cfg.duration, seed=noise_gen)
         pos_err = ((hand - torch.as_tensor(ref_p)) / 0.01).pow(2).sum(-1).mean()
         vel_err = ((vel - torch.as_tensor(ref_v)) / 0.01).pow(2).sum(-1).mean()
+        hold_speed = (vel[:, hold] / 0.01).pow(2).sum(-1).mean()
         effort = u.pow(2).sum(-1).mean()
-        loss = pos_err + cfg.velocity_weight * vel_err + cfg.effort_weight * effort
+        loss = (pos_err + cfg.velocity_weight * vel_err + cfg.hold_speed_weight * hold_speed
+                + cfg.effort_weight * effort)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(cortex.parameters(), cfg.grad_clip)
@@ -120,6 +127,7 @@ def pretrain(cfg: PretrainConfig, out_dir: Path | None = None, progress: bool = 
             writer.add_scalar("pretrain/loss", loss.item(), it)
             writer.add_scalar("pretrain/position_error_cm", pos_err.sqrt().item(), it)
             writer.add_scalar("pretrain/endpoint_error_cm", 100 * end_err, it)
+            writer.add_scalar("pretrain/hold_speed_cm_s", hold_speed.sqrt().item(), it)
             writer.add_scalar("pretrain/effort", effort.item(), it)
             writer.add_scalar("pretrain/learning_rate", sched.get_last_lr()[0], it)
     if writer is not None:

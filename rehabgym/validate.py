@@ -118,9 +118,10 @@ def _conditions(cfg: ValidateConfig) -> list[tuple[str, int, int, tuple[int, ...
     return arms
 
 
-def therapy_experiment(cfg: ValidateConfig, lesions: list[Lesion], progress) -> dict:
-    """The same patients under every schedule of `_conditions`, in one batch."""
-    arms = _conditions(cfg)
+def therapy_experiment(cfg: ValidateConfig, lesions: list[Lesion], progress,
+                       arms: list | None = None) -> dict:
+    """The same patients under every schedule of `arms` (default `_conditions`), one batch."""
+    arms = _conditions(cfg) if arms is None else arms
     m = len(lesions)
     batch = PatientBatch([les for _ in arms for les in lesions], cfg.patient, seed=cfg.seed + 1)
     end = cfg.late_start + cfg.therapy_days
@@ -143,7 +144,10 @@ def therapy_experiment(cfg: ValidateConfig, lesions: list[Lesion], progress) -> 
 
 
 # ---------------------------------------------------------------- the table
-def phenomena_rows(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: dict) -> list[Row]:
+def phenomena_rows(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: dict,
+                   ther_all: dict) -> list[Row]:
+    """Rows 1-9 from the natural history (`nat`), the therapy arms on moderate patients
+    (`ther`) and the early therapy given to the whole cohort (`ther_all`)."""
     rows: list[Row] = []
     s, days = nat["score"], cfg.days
     s0, sf = s[0], s[-1]
@@ -238,19 +242,22 @@ def phenomena_rows(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: 
                     bool(by_dist[0] == max(by_dist.values()) and rho6 < 0),
                     {"by_angle": by_dist, "rho": rho6}))
 
+    # 7 use it or lose it: the whole cohort gets the early therapy, then none; the change
+    # after therapy ends is compared between those who end it above / below the threshold
     thr = cfg.patient.use_threshold
-    pooled = [a for a in arms if a != "control" and a != "late"]
-    end_s = np.concatenate([ts[e_end, k[a]] for a in pooled])
-    after = np.concatenate([ts[-1, k[a]] - ts[e_end, k[a]] for a in pooled])
+    ts7 = ther_all["score"][:, 0]
+    end_s, after = ts7[e_end], ts7[-1] - ts7[e_end]
     above, below = end_s >= thr, end_s < thr
     up = float(after[above].mean()) if above.any() else float("nan")
     down = float(after[below].mean()) if below.any() else float("nan")
     rows.append(Row(7, "threshold / use it or lose it",
-                    f"change after therapy ends: above {thr:.0f} pts {up:+.1f} (n={above.sum()}),"
-                    f" below {down:+.1f} (n={below.sum()})",
+                    f"change in the {len(ts7) - 1 - e_end} d after therapy ends: ended above "
+                    f"{thr:.0f} pts {_fmt_ci(after[above])} (n={above.sum()}), below "
+                    f"{_fmt_ci(after[below])} (n={below.sum()})",
                     "above a threshold function keeps improving; below it declines (Han 2008)",
-                    bool(above.any() and below.any() and up > 0 and down < up),
-                    {"above": up, "below": down}))
+                    bool(above.any() and below.any() and up > 0 and down < 0),
+                    {"above": up, "below": down, "n_above": int(above.sum()),
+                     "n_below": int(below.sum())}))
 
     # 8 smoothness
     pk = nat["peaks"]
@@ -346,7 +353,9 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
     order = np.argsort(np.abs(imp - 45))  # the most moderate patients for the therapy arms
     chosen = [lesions[i] for i in sorted(order[: cfg.therapy_patients])]
     ther = therapy_experiment(cfg, chosen, bar)
-    rows = phenomena_rows(cfg, lesions, nat, ther)
+    early = [a for a in _conditions(cfg) if a[0] == "early"]
+    ther_all = therapy_experiment(cfg, lesions, bar, arms=early)
+    rows = phenomena_rows(cfg, lesions, nat, ther, ther_all)
     if ablate is None:
         rows.append(therapist_row(cfg))
     header = ("| # | phenomenon | measured (mean ± 95 % CI across patients) | expected | result |\n"

@@ -47,6 +47,38 @@ def test_dead_neurons_are_silent_in_the_loop():
     assert (res.rates[..., 20:] > 0).any()
 
 
+def test_in_place_step_matches_the_differentiable_step():
+    """The loop's fast no-grad step and the autograd step are the same dynamics."""
+    from rehabgym.cortex.network import network_step, network_step_, rates
+
+    c, _ = load_checkpoint()
+    with torch.no_grad():
+        c.alive[:15] = 0
+    w = c.weights()
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 5, c.n, generator=g) * c.alive
+    inp = torch.randn(1, 5, N_INPUTS, generator=g)
+    noise = torch.randn(1, 5, c.n, generator=g) * 0.01 * c.alive
+    out_noise = torch.randn(1, 5, 6, generator=g) * 0.01
+    with torch.no_grad():
+        x1, r1, u1 = network_step(x, inp, w, 0.2, noise, out_noise)
+        x2, r2 = x.clone(), rates(x)
+        u2 = network_step_(x2, r2, inp, w, 0.2, noise, out_noise)
+    torch.testing.assert_close(x2, x1)
+    torch.testing.assert_close(r2, r1)
+    torch.testing.assert_close(u2, u1)
+    assert (r2[..., :15] == 0).all()
+
+
+def test_loop_noise_is_deterministic_and_seeded():
+    c, arm_cfg = load_checkpoint()
+    loop = ClosedLoop(c, arm_cfg)
+    t = np.array([[0.05, 0.5], [-0.05, 0.5]])
+    a, b = loop.run(t, 0.3, seed=4), loop.run(t, 0.3, seed=4)
+    assert np.array_equal(a.hand_position, b.hand_position)
+    assert not np.array_equal(a.hand_position, loop.run(t, 0.3, seed=5).hand_position)
+
+
 def test_shipped_checkpoint_reaches_like_its_pretraining_run():
     cortex, arm_cfg = load_checkpoint()
     assert cortex.dale_ok()

@@ -27,6 +27,8 @@ N_ACTUATORS = N_MUSCLES + 2  # six muscles, then the assistive force (x, y)
 N_STATE = 1 + 2 + 2 + N_MUSCLES
 CHUNK = 16  # arms per MuJoCo model: the per-arm cost is lowest around 16 (bench arm)
 
+MIN_CHUNKS_PER_THREAD = 8  # chunks each thread must have before the arm steps in parallel
+
 
 @dataclass
 class ArmState:
@@ -243,7 +245,9 @@ class Arm:
         self._datas = [mujoco.MjData(m) for m in self._models]
         n = len(self._datas)
         self.close()
-        if self._nthread > 1 and n >= 2 * self._nthread:
+        # Threads pay off only with many chunks per thread: on 2 cores, stepping 4 chunks
+        # (64 arms) on one thread is faster than waking a second; 16 chunks break even.
+        if self._nthread > 1 and n >= MIN_CHUNKS_PER_THREAD * self._nthread:
             self._executor = ThreadPoolExecutor(self._nthread)
             self._groups = [range(k, n, self._nthread) for k in range(self._nthread)]
 

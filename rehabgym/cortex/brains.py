@@ -42,6 +42,9 @@ class Brains:
                                            dtype=torch.float32)
         p = len(lesions)
         with torch.no_grad():
+            #: healthy total cortical drive onto each muscle [6]
+            self.reference_drive = (healthy.w_out.clamp(min=0) * healthy.output_gain[None, :]
+                                    * healthy.corticospinal).sum(-1).detach().clone()
             base = {
                 "mag_rec": healthy.w_rec.clamp(min=0), "connectivity": healthy.connectivity,
                 "w_in": healthy.w_in, "bias": healthy.b,

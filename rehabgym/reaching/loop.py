@@ -10,6 +10,8 @@ the arms in the same batched call (no gradients through a re-implementation of t
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +19,7 @@ import torch
 
 from rehabgym.arm import Arm, ArmConfig
 from rehabgym.arm.arm import N_STATE
-from rehabgym.cortex.network import Cortex, Weights, network_step
+from rehabgym.cortex.network import Cortex, Weights, network_step, network_step_
 
 N_INPUTS = 8  # target (2), joint angles (2), joint velocities (2), seen hand position (2)
 POSITION_SCALE = 0.1  # m: positions enter the cortex in units of 10 cm
@@ -90,6 +92,10 @@ class ClosedLoop:
         self.start = self.arm.start_hand_position()
         self.start_q = np.radians(np.asarray(self.arm.config.start_posture, dtype=float))
         self.fd_eps = 1e-6
+        self._segments = np.array([self.arm.config.upper_arm_length,
+                                   self.arm.config.forearm_length])
+        self._executor: ThreadPoolExecutor | None = None
+        self._executor_pid = 0
 
     @property
     def dt(self) -> float:
@@ -152,55 +158,55 @@ class ClosedLoop:
         dp, dv = cfg.proprio_delay_steps, cfg.vision_delay_steps
         dt_over_tau = cfg.dt / cfg.tau
 
-        start_t = torch.as_tensor(self.start, dtype=torch.float64)
-        q0 = torch.as_tensor(self.start_q, dtype=torch.float64)
-        target_in = torch.as_tensor((flat_targets - self.start) / POSITION_SCALE,
-                                    dtype=torch.float32)
         self.arm.reset(batch_size=b)
-        arm_x = torch.as_tensor(self.arm.get_physics_state()[:, 1:])  # [B, 10] float64
+        arm_x = self.arm.get_physics_state()[:, 1:]  # [B, 10]
         assist = (None, None)
         if assist_gain is not None:
             assist = (flat_targets, np.broadcast_to(np.asarray(assist_gain, float), (b,)))
+        n_out = w.out.shape[1]
 
-        x = torch.zeros(p, r_per, n, device=dev)
-        # Ornstein-Uhlenbeck noise, unit variance, correlated over cfg.noise_tau.
+        # Ornstein-Uhlenbeck noise, correlated over cfg.noise_tau, for the neurons (first n)
+        # and the muscle drives (last n_out), kept scaled by its standard deviation; dead
+        # neurons get none. Innovations are drawn a block of steps per generator call.
         decay = float(np.exp(-self.dt / cfg.noise_tau)) if cfg.noise_tau > 0 else 0.0
         kick = float(np.sqrt(1.0 - decay**2))
-        eps = torch.randn(p, r_per, n, generator=gen).to(dev) if noise else None
-        eps_out = torch.randn(p, r_per, w.out.shape[1], generator=gen).to(dev) if noise else None
-        hist_x = [arm_x]
+        std = torch.cat([cfg.noise_std * w.alive,
+                         torch.full((p, n_out), cfg.output_noise_std, device=dev)], 1)[:, None]
+        unit = torch.where(std > 0, 1.0 / std.clamp(min=1e-30), 0.0)  # back to unit variance
+        eps = torch.zeros(p, r_per, n + n_out, device=dev)
+        if noise:
+            eps = torch.randn(p, r_per, n + n_out, generator=gen).to(dev) * std
+            kicks = self._innovations(gen, (p, r_per, n + n_out), steps, kick * std)
+
+        inputs = np.zeros((b, N_INPUTS), dtype=np.float32)  # target part fixed per reach
+        inputs[:, :2] = (flat_targets - self.start) / POSITION_SCALE
+        x = torch.zeros(p, r_per, n, device=dev)
+        r = torch.zeros(p, r_per, n, device=dev)
+        hist_x = [torch.as_tensor(arm_x) if differentiable else arm_x]
         exc, rates_rec, noise_rec = [], [], []
         for t in range(steps):
             xp, xv = hist_x[max(0, t - dp)], hist_x[max(0, t - dv)]
-            hand_seen = self._hand(xv[:, :2])
-            inp = torch.cat([
-                target_in,
-                (xp[:, :2] - q0).float(),
-                (xp[:, 2:4] * VELOCITY_SCALE).float(),
-                ((hand_seen - start_t) / POSITION_SCALE).float(),
-            ], dim=1).reshape(p, r_per, N_INPUTS).to(dev)
             if noise:
-                eps = decay * eps + kick * torch.randn(p, r_per, n, generator=gen).to(dev)
-                eps_out = decay * eps_out + kick * torch.randn(
-                    p, r_per, w.out.shape[1], generator=gen).to(dev)
-            x, r, u = network_step(
-                x, inp, w, dt_over_tau,
-                None if eps is None else cfg.noise_std * eps,
-                None if eps_out is None else cfg.output_noise_std * eps_out,
-            )
-            u = u.reshape(b, -1)
+                eps.mul_(decay).add_(next(kicks))
             if differentiable:
-                arm_x = _FiniteDifferenceStep.apply(arm_x, u.double().cpu(), self)
+                inp = self._inputs_torch(inputs[:, :2], xp, xv).reshape(p, r_per, -1)
+                x, r, u = network_step(x, inp.to(dev), w, dt_over_tau, eps[..., :n],
+                                       eps[..., n:], r=r)
+                u = u.reshape(b, n_out)
+                hist_x.append(_FiniteDifferenceStep.apply(hist_x[-1], u.double().cpu(), self))
             else:
-                self.arm.step(u.double().cpu().numpy(), *assist, observe=False)
-                arm_x = torch.from_numpy(self.arm.get_physics_state()[:, 1:])
-            hist_x.append(arm_x)
+                self._fill_inputs(inputs, xp, xv)
+                inp = torch.from_numpy(inputs).reshape(p, r_per, -1).to(dev)
+                u = network_step_(x, r, inp, w, dt_over_tau, eps[..., :n] if noise else None,
+                                  eps[..., n:] if noise else None).reshape(b, n_out)
+                self.arm.step(u.cpu().numpy(), *assist, observe=False)
+                hist_x.append(self.arm.get_physics_state()[:, 1:])
             exc.append(u)
             if record_rates:
-                rates_rec.append(r.reshape(b, n))
-                zero = torch.zeros(b, n + w.out.shape[1], device=dev)
-                noise_rec.append(zero if eps is None else
-                                 torch.cat([eps, eps_out], dim=2).reshape(b, -1))
+                rates_rec.append(r.reshape(b, n).clone())
+                noise_rec.append((eps * unit).reshape(b, -1))  # a copy: eps changes in place
+        if not differentiable:
+            hist_x = [torch.from_numpy(h) for h in hist_x]
         traj = torch.stack(hist_x, dim=1)  # [B, T+1, 10]
         hand = self._hand(traj[..., :2])
         vel = self._hand_velocity(traj[..., :2], traj[..., 2:4])
@@ -218,11 +224,60 @@ class ClosedLoop:
         )
         return result, hand, vel, u_all
 
-    def _hand(self, q: torch.Tensor) -> torch.Tensor:
+    def _innovations(self, gen: torch.Generator, shape: tuple, steps: int,
+                     scale: torch.Tensor, block: int = 20):
+        """Yields `steps` noise innovations randn(shape) * scale, one per step.
+
+        They are drawn a block of steps per generator call on a worker thread, one block
+        ahead, so drawing overlaps the cortex and arm steps; the generator is only ever used
+        in order, so the noise is the same as drawing on this thread.
+        """
+        sizes = [min(block, steps - t) for t in range(0, steps, block)]
+
+        def draw(k):
+            return torch.randn(k, *shape, generator=gen).to(scale.device).mul_(scale)
+
+        pool = self._pool()
+        pending = pool.submit(draw, sizes[0])
+        for i in range(len(sizes)):
+            current = pending.result()
+            if i + 1 < len(sizes):
+                pending = pool.submit(draw, sizes[i + 1])
+            yield from current
+
+    def _pool(self) -> ThreadPoolExecutor:
+        """The worker thread (made again in a forked child, where threads do not survive)."""
+        if self._executor is None or self._executor_pid != os.getpid():
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="rehabgym-noise")
+            self._executor_pid = os.getpid()
+        return self._executor
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_executor": None}
+
+    def _fill_inputs(self, inputs: np.ndarray, xp: np.ndarray, xv: np.ndarray) -> None:
+        """Writes the delayed proprioception (xp) and vision (xv) into inputs[:, 2:]."""
+        inputs[:, 2:4] = xp[:, :2] - self.start_q
+        inputs[:, 4:6] = xp[:, 2:4] * VELOCITY_SCALE
+        angles = np.cumsum(xv[:, :2], axis=1)  # shoulder, shoulder + elbow
+        seen = np.stack([np.cos(angles) @ self._segments, np.sin(angles) @ self._segments], 1)
+        inputs[:, 6:8] = (seen - self.start) / POSITION_SCALE
+
+    def _inputs_torch(self, target_in: np.ndarray, xp: torch.Tensor,
+                      xv: torch.Tensor) -> torch.Tensor:
+        """The inputs of `_fill_inputs` as a differentiable function of the arm states."""
+        seen = self._hand(xv[:, :2])
+        return torch.cat([torch.as_tensor(target_in, dtype=xp.dtype),
+                          xp[:, :2] - torch.as_tensor(self.start_q),
+                          xp[:, 2:4] * VELOCITY_SCALE,
+                          (seen - torch.as_tensor(self.start)) / POSITION_SCALE], 1).float()
+
+    def _hand(self, q, lib=torch):
+        """Hand position [..., 2] from joint angles q [..., 2] (numpy or torch, as `lib`)."""
         l1, l2 = self.arm.config.upper_arm_length, self.arm.config.forearm_length
         q1, q12 = q[..., 0], q[..., 0] + q[..., 1]
-        return torch.stack([l1 * torch.cos(q1) + l2 * torch.cos(q12),
-                            l1 * torch.sin(q1) + l2 * torch.sin(q12)], dim=-1)
+        return lib.stack([l1 * lib.cos(q1) + l2 * lib.cos(q12),
+                          l1 * lib.sin(q1) + l2 * lib.sin(q12)], -1)
 
     def _hand_velocity(self, q: torch.Tensor, qd: torch.Tensor) -> torch.Tensor:
         l1, l2 = self.arm.config.upper_arm_length, self.arm.config.forearm_length

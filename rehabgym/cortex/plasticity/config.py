@@ -17,7 +17,7 @@ class PlasticityConfig:
 
     # reward-modulated node perturbation
     learning_rate: float = 0.0002  # recurrent synapses
-    output_learning_rate: float = 0.0002  # corticospinal synapses
+    output_learning_rate: float = 0.0004  # corticospinal synapses (x2: half the motor noise)
     baseline_rate: float = 0.3  # running reward baseline per direction
     max_weight: float = 2.0  # magnitudes are bounded in [0, max_weight]
     # homeostasis (per day)
@@ -30,13 +30,14 @@ class PlasticityConfig:
     sprout_weight: float = 0.02  # magnitude of a new synapse
     prune_threshold: float = 0.005  # synapses weaker than this may be pruned
     prune_probability: float = 0.2  # per weak synapse per day
+    cst_sprout_rate: float = 0.01  # daily growth of corticospinal fibres per unit of lost drive
     # post-stroke window
     window_amplitude: float = 2.0  # gain = 1 + A exp(-day / tau)
     window_tau_days: float = 14.0
 
     def __post_init__(self) -> None:
         for name in ("learning_rate", "output_learning_rate", "homeostasis_rate", "sprout_rate",
-                     "peri_infarct_boost", "sprout_weight", "prune_threshold",
+                     "peri_infarct_boost", "sprout_weight", "prune_threshold", "cst_sprout_rate",
                      "window_amplitude"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}: must be >= 0, got {getattr(self, name)}")

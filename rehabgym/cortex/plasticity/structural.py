@@ -1,4 +1,5 @@
-"""Structural plasticity: sprouting among survivors and pruning (Butz & van Ooyen 2013)."""
+"""Structural plasticity: sprouting among survivors and pruning (Butz & van Ooyen 2013), and
+corticospinal sprouting onto denervated muscles (Carmichael 2006; Starkey et al. 2012)."""
 
 from __future__ import annotations
 
@@ -33,3 +34,25 @@ def prune(
     weak = (connectivity > 0) & (mag < threshold)
     gone = weak & (torch.rand(mag.shape, generator=generator) < probability)
     return connectivity * (~gone).float(), torch.where(gone, torch.zeros_like(mag), mag)
+
+
+def corticospinal_sprouting(
+    mag_out: torch.Tensor, corticospinal: torch.Tensor, alive: torch.Tensor,
+    reference: torch.Tensor, rate: torch.Tensor, max_weight: float,
+) -> torch.Tensor:
+    """Surviving corticospinal terminals onto a muscle that lost its cortical drive grow.
+
+    A muscle's loss is 1 - (its total cortical drive) / (its healthy drive), clipped at 0.
+    Each existing fibre onto it, from M1 or PM alike, grows by the factor 1 + rate * loss a
+    day: bigger lesions, more growth, until the drive is back (a homeostatic target at the
+    spinal level). No new fibres, none from dead neurons.
+
+    Args:
+        mag_out: [P, 6, N] output magnitudes; corticospinal: [P, 6, N] fibre mask;
+        alive: [P, N]; reference: [6] healthy total drive per muscle; rate: [P] per day.
+    """
+    exists = corticospinal * alive[:, None, :]
+    drive = (mag_out * exists).sum(-1)  # [P, 6]
+    loss = (1.0 - drive / reference.clamp(min=1e-9)[None]).clamp(min=0.0)
+    grow = 1.0 + rate[:, None, None] * loss[:, :, None] * exists
+    return (mag_out * grow).clamp(0.0, max_weight)
