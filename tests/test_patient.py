@@ -151,3 +151,22 @@ def test_biomarkers_are_plain_numbers():
     b = Patient(LESION, fast_config(), seed=0).biomarkers()
     assert {"rate_m1", "rate_pm", "synapses", "output_pm", "output_m1"} <= set(b)
     assert all(isinstance(v, float) and np.isfinite(v) for v in b.values())
+
+
+def test_corticospinal_sprouting_grows_with_lost_drive_and_spares_the_dead():
+    from rehabgym.cortex.plasticity import corticospinal_sprouting
+
+    n = 10
+    ref = torch.full((6,), 1.0)
+    mag = torch.full((3, 6, n), 0.1)  # drive 1.0 per muscle: nothing lost
+    alive = torch.ones(3, n)
+    cs = torch.ones(3, 6, n)
+    alive[1, :5] = 0  # half the neurons dead: half the drive lost
+    alive[2, :8] = 0
+    cs[2, :, 9] = 0  # and one survivor has no fibre
+    new = corticospinal_sprouting(mag, cs, alive, ref, torch.full((3,), 0.1), max_weight=2.0)
+    growth = new / mag
+    assert torch.allclose(growth[0], torch.ones(6, n))  # at the healthy drive: no growth
+    assert torch.allclose(growth[1, :, 5:], torch.full((6, 5), 1.05))
+    assert torch.allclose(growth[2, :, 8], torch.full((6,), 1.09))  # 90 % lost
+    assert (growth[1, :, :5] == 1).all() and (growth[2, :, 9] == 1).all()  # dead / no fibre

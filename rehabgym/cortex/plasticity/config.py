@@ -30,7 +30,8 @@ class PlasticityConfig:
     sprout_weight: float = 0.02  # magnitude of a new synapse
     prune_threshold: float = 0.005  # synapses weaker than this may be pruned
     prune_probability: float = 0.2  # per weak synapse per day
-    cst_sprout_rate: float = 0.01  # daily growth of corticospinal fibres per unit of lost drive
+    #: daily growth of corticospinal fibres per unit of lost drive (off by default: README)
+    cst_sprout_rate: float = 0.0
     # post-stroke window
     window_amplitude: float = 2.0  # gain = 1 + A exp(-day / tau)
     window_tau_days: float = 14.0
