@@ -119,7 +119,7 @@ class PatientConfig:
     daily_life_reps: int = 40  # spontaneous reaches per day at full use
     use_threshold: float = 40.0  # score at which half of full daily use happens
     use_width: float = 10.0
-    disuse_decay: float = 0.003  # daily weakening of output synapses at zero use
+    disuse_decay: float = 0.01  # daily weakening of output synapses at zero use
     nthread: int | None = None
 
     def __post_init__(self) -> None:

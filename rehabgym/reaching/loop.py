@@ -183,7 +183,10 @@ class ClosedLoop:
         x = torch.zeros(p, r_per, n, device=dev)
         r = torch.zeros(p, r_per, n, device=dev)
         hist_x = [torch.as_tensor(arm_x) if differentiable else arm_x]
-        exc, rates_rec, noise_rec = [], [], []
+        exc = []
+        if record_rates:  # written in place step by step: no per-step copies to stack
+            rates_rec = torch.empty(b, steps, n, device=dev)
+            noise_rec = torch.zeros(b, steps, n + n_out, device=dev)
         for t in range(steps):
             xp, xv = hist_x[max(0, t - dp)], hist_x[max(0, t - dv)]
             if noise:
@@ -203,8 +206,9 @@ class ClosedLoop:
                 hist_x.append(self.arm.get_physics_state()[:, 1:])
             exc.append(u)
             if record_rates:
-                rates_rec.append(r.reshape(b, n).clone())
-                noise_rec.append((eps * unit).reshape(b, -1))  # a copy: eps changes in place
+                rates_rec[:, t] = r.reshape(b, n)
+                if noise:
+                    noise_rec[:, t] = eps.reshape(b, -1)
         if not differentiable:
             hist_x = [torch.from_numpy(h) for h in hist_x]
         traj = torch.stack(hist_x, dim=1)  # [B, T+1, 10]
@@ -219,8 +223,9 @@ class ClosedLoop:
             hand_velocity=vel.detach().numpy(),
             joint_angle=traj[..., :2].detach().numpy(),
             excitation=u_all.detach().cpu().numpy().astype(np.float64),
-            rates=torch.stack(rates_rec, 1).cpu().numpy() if record_rates else None,
-            noise=torch.stack(noise_rec, 1).cpu().numpy() if record_rates else None,
+            rates=rates_rec.cpu().numpy() if record_rates else None,
+            noise=(noise_rec.view(p, r_per * steps, -1).mul_(unit).view(b, steps, -1)
+                   .cpu().numpy() if record_rates else None),
         )
         return result, hand, vel, u_all
 

@@ -33,7 +33,7 @@ class PlasticityConfig:
     #: daily growth of corticospinal fibres per unit of lost drive (off by default: README)
     cst_sprout_rate: float = 0.0
     # post-stroke window
-    window_amplitude: float = 2.0  # gain = 1 + A exp(-day / tau)
+    window_amplitude: float = 4.0  # gain = 1 + A exp(-day / tau)
     window_tau_days: float = 14.0
 
     def __post_init__(self) -> None:
