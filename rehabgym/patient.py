@@ -333,6 +333,7 @@ class PatientBatch:
             s["connectivity"], s["mag_rec"] = prune(
                 s["connectivity"], s["mag_rec"], pc.prune_threshold, pc.prune_probability,
                 self._gen)
+        if pc.structural and pc.cst_sprout_rate > 0:
             s["mag_out"] = corticospinal_sprouting(
                 s["mag_out"], s["corticospinal"], s["alive"], self.brains.reference_drive,
                 pc.cst_sprout_rate * gain, pc.max_weight)

@@ -92,8 +92,6 @@ class ClosedLoop:
         self.start = self.arm.start_hand_position()
         self.start_q = np.radians(np.asarray(self.arm.config.start_posture, dtype=float))
         self.fd_eps = 1e-6
-        self._segments = np.array([self.arm.config.upper_arm_length,
-                                   self.arm.config.forearm_length])
         self._executor: ThreadPoolExecutor | None = None
         self._executor_pid = 0
 
@@ -264,9 +262,7 @@ class ClosedLoop:
         """Writes the delayed proprioception (xp) and vision (xv) into inputs[:, 2:]."""
         inputs[:, 2:4] = xp[:, :2] - self.start_q
         inputs[:, 4:6] = xp[:, 2:4] * VELOCITY_SCALE
-        angles = np.cumsum(xv[:, :2], axis=1)  # shoulder, shoulder + elbow
-        seen = np.stack([np.cos(angles) @ self._segments, np.sin(angles) @ self._segments], 1)
-        inputs[:, 6:8] = (seen - self.start) / POSITION_SCALE
+        inputs[:, 6:8] = (self._hand(xv[:, :2], np) - self.start) / POSITION_SCALE
 
     def _inputs_torch(self, target_in: np.ndarray, xp: torch.Tensor,
                       xv: torch.Tensor) -> torch.Tensor:
