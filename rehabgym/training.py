@@ -157,8 +157,8 @@ class NativeVecEnvAdapter(VecEnv):
     """
 
     def __init__(self, envs: gym.vector.VectorEnv) -> None:
+        self.envs = envs  # first: SB3's constructor reads render_mode through get_attr
         super().__init__(envs.num_envs, envs.single_observation_space, envs.single_action_space)
-        self.envs = envs
         mode = envs.metadata.get("autoreset_mode")
         self.same_step = getattr(mode, "value", mode) == "SameStep"
         self._actions: np.ndarray | None = None

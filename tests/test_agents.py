@@ -350,3 +350,18 @@ def test_tiny_real_training_run_logs_resumes_and_evaluates(tmp_path: Path) -> No
     assert [r["therapist"] for r in rows] == [f"ppo:{run / 'model.zip'}", "no_therapy",
                                               "worst_first"]
     assert all(0.0 <= float(r["final_score"]) <= 100.0 for r in rows)
+
+
+def test_native_adapter_builds_without_warnings() -> None:
+    import warnings
+
+    import rehabgym.envs  # noqa: F401 - registers the environments
+    from rehabgym.training import NativeVecEnvAdapter
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        venv = NativeVecEnvAdapter(gym.make_vec("rehabgym/Therapy-v0", num_envs=2,
+                                                vectorization_mode="vector_entry_point",
+                                                render_mode="rgb_array"))
+    assert venv.render_mode == "rgb_array" and venv.num_envs == 2
+    venv.close()
