@@ -47,27 +47,31 @@ def test_dead_neurons_are_silent_in_the_loop():
     assert (res.rates[..., 20:] > 0).any()
 
 
-def test_in_place_step_matches_the_differentiable_step():
-    """The loop's fast no-grad step and the autograd step are the same dynamics."""
-    from rehabgym.cortex.network import network_step, network_step_, rates
+def test_numpy_step_matches_the_differentiable_step():
+    """The loop's fast CPU step (numpy, packed weights) and the autograd step are the same
+    dynamics, over several steps, with dead neurons staying silent."""
+    from rehabgym.cortex.network import NumpyStep, network_step
 
     c, _ = load_checkpoint()
     with torch.no_grad():
         c.alive[:15] = 0
     w = c.weights()
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(1, 5, c.n, generator=g) * c.alive
-    inp = torch.randn(1, 5, N_INPUTS, generator=g)
-    noise = torch.randn(1, 5, c.n, generator=g) * 0.01 * c.alive
-    out_noise = torch.randn(1, 5, 6, generator=g) * 0.01
-    with torch.no_grad():
-        x1, r1, u1 = network_step(x, inp, w, 0.2, noise, out_noise)
-        x2, r2 = x.clone(), rates(x)
-        u2 = network_step_(x2, r2, inp, w, 0.2, noise, out_noise)
-    torch.testing.assert_close(x2, x1)
-    torch.testing.assert_close(r2, r1)
-    torch.testing.assert_close(u2, u1)
-    assert (r2[..., :15] == 0).all()
+    step = NumpyStep(w, reaches=5)
+    x = torch.zeros(1, 5, c.n)
+    r = None
+    for _ in range(3):
+        inp = torch.randn(1, 5, N_INPUTS, generator=g)
+        noise = torch.randn(1, 5, c.n, generator=g) * 0.05 * c.alive
+        out_noise = torch.randn(1, 5, 6, generator=g) * 0.05
+        with torch.no_grad():
+            x, r, u1 = network_step(x, inp, w, 0.2, noise, out_noise, r=r)
+        step.inputs[:] = inp.numpy()
+        u2 = step(0.2, noise.numpy(), out_noise.numpy())
+        torch.testing.assert_close(torch.from_numpy(step.x), x)
+        torch.testing.assert_close(torch.from_numpy(step.r.copy()), r)
+        torch.testing.assert_close(torch.from_numpy(u2.copy()), u1)
+    assert (r > 0).any() and (step.r[..., :15] == 0).all() and (step.x[..., :15] == 0).all()
 
 
 def test_loop_noise_is_deterministic_and_seeded():

@@ -19,7 +19,7 @@ import torch
 
 from rehabgym.arm import Arm, ArmConfig
 from rehabgym.arm.arm import N_STATE
-from rehabgym.cortex.network import Cortex, Weights, network_step, network_step_
+from rehabgym.cortex.network import Cortex, NumpyStep, Weights, network_step
 
 N_INPUTS = 8  # target (2), joint angles (2), joint velocities (2), seen hand position (2)
 POSITION_SCALE = 0.1  # m: positions enter the cortex in units of 10 cm
@@ -172,41 +172,53 @@ class ClosedLoop:
                          torch.full((p, n_out), cfg.output_noise_std, device=dev)], 1)[:, None]
         unit = torch.where(std > 0, 1.0 / std.clamp(min=1e-30), 0.0)  # back to unit variance
         eps = torch.zeros(p, r_per, n + n_out, device=dev)
+        if record_rates:  # written in place step by step: no per-step copies to stack
+            rates_rec = torch.empty(b, steps, n, device=dev)
+            noise_rec = torch.zeros(b, steps, n + n_out, device=dev)
         if noise:
             eps = torch.randn(p, r_per, n + n_out, generator=gen).to(dev) * std
-            kicks = self._innovations(gen, (p, r_per, n + n_out), steps, kick * std)
+            noises = self._ou_noise(gen, eps, decay, kick * std, steps, n,
+                                    noise_rec.view(p, r_per, steps, -1) if record_rates else None)
 
-        inputs = np.zeros((b, N_INPUTS), dtype=np.float32)  # target part fixed per reach
-        inputs[:, :2] = (flat_targets - self.start) / POSITION_SCALE
+        # On the CPU without gradients the network steps in numpy (`NumpyStep`), which also
+        # holds the input buffer; otherwise `network_step` runs on the weights' device.
+        fast = not differentiable and dev.type == "cpu"
+        step = NumpyStep(w, r_per) if fast else None
+        inputs = step.inputs.reshape(b, N_INPUTS) if fast else np.zeros((b, N_INPUTS),
+                                                                         dtype=np.float32)
+        inputs[:, :2] = (flat_targets - self.start) / POSITION_SCALE  # fixed per reach
         x = torch.zeros(p, r_per, n, device=dev)
         r = torch.zeros(p, r_per, n, device=dev)
         hist_x = [torch.as_tensor(arm_x) if differentiable else arm_x]
         exc = []
-        if record_rates:  # written in place step by step: no per-step copies to stack
-            rates_rec = torch.empty(b, steps, n, device=dev)
-            noise_rec = torch.zeros(b, steps, n + n_out, device=dev)
+        eps_n = eps_o = None
+        if record_rates:
+            rates_out = rates_rec.numpy() if fast else rates_rec
         for t in range(steps):
             xp, xv = hist_x[max(0, t - dp)], hist_x[max(0, t - dv)]
             if noise:
-                eps.mul_(decay).add_(next(kicks))
+                eps_n, eps_o = next(noises)
             if differentiable:
-                inp = self._inputs_torch(inputs[:, :2], xp, xv).reshape(p, r_per, -1)
-                x, r, u = network_step(x, inp.to(dev), w, dt_over_tau, eps[..., :n],
-                                       eps[..., n:], r=r)
+                inp = self._inputs_torch(inputs[:, :2], xp, xv).reshape(p, r_per, -1).to(dev)
+                x, r, u = network_step(x, inp, w, dt_over_tau, eps_n, eps_o, r=r)
                 u = u.reshape(b, n_out)
                 hist_x.append(_FiniteDifferenceStep.apply(hist_x[-1], u.double().cpu(), self))
             else:
                 self._fill_inputs(inputs, xp, xv)
-                inp = torch.from_numpy(inputs).reshape(p, r_per, -1).to(dev)
-                u = network_step_(x, r, inp, w, dt_over_tau, eps[..., :n] if noise else None,
-                                  eps[..., n:] if noise else None).reshape(b, n_out)
-                self.arm.step(u.cpu().numpy(), *assist, observe=False)
+                if fast:
+                    u = step(dt_over_tau, *(None if e is None else e.numpy()
+                                            for e in (eps_n, eps_o))).reshape(b, n_out)
+                    r = step.r
+                else:
+                    inp = torch.from_numpy(inputs).reshape(p, r_per, -1).to(dev)
+                    x, r, u = network_step(x, inp, w, dt_over_tau, eps_n, eps_o, r=r)
+                    u = u.reshape(b, n_out).cpu().numpy()
+                self.arm.step(u, *assist, observe=False)
                 hist_x.append(self.arm.get_physics_state()[:, 1:])
+                u = torch.from_numpy(u.copy())
             exc.append(u)
             if record_rates:
-                rates_rec[:, t] = r.reshape(b, n)
-                if noise:
-                    noise_rec[:, t] = eps.reshape(b, -1)
+                rates_out[:, t] = r.reshape(b, n)
         if not differentiable:
             hist_x = [torch.from_numpy(h) for h in hist_x]
         traj = torch.stack(hist_x, dim=1)  # [B, T+1, 10]
@@ -227,26 +239,39 @@ class ClosedLoop:
         )
         return result, hand, vel, u_all
 
-    def _innovations(self, gen: torch.Generator, shape: tuple, steps: int,
-                     scale: torch.Tensor, block: int = 20):
-        """Yields `steps` noise innovations randn(shape) * scale, one per step.
+    def _ou_noise(self, gen: torch.Generator, eps: torch.Tensor, decay: float,
+                  scale: torch.Tensor, steps: int, n: int, record: torch.Tensor | None = None,
+                  block: int = 20):
+        """Yields the Ornstein-Uhlenbeck noise of each step as (neurons [P, R, n], muscle
+        drives [P, R, n_out]), contiguous: eps <- decay * eps + randn * scale from `eps`.
 
-        They are drawn a block of steps per generator call on a worker thread, one block
-        ahead, so drawing overlaps the cortex and arm steps; the generator is only ever used
-        in order, so the noise is the same as drawing on this thread.
+        A worker thread computes it a block of steps at a time, one block ahead, so drawing
+        and the recursion overlap the cortex and arm steps; the generator is only ever used
+        in order, so the noise is the same as computing it on this thread. With `record`
+        ([P, R, steps, n + n_out]) the worker also writes each step's noise there.
         """
+        state = {"eps": eps, "t": 0}
+
+        def compute(k):
+            kicks = torch.randn(k, *eps.shape, generator=gen).to(eps.device).mul_(scale)
+            out = torch.empty_like(kicks)
+            prev = state["eps"]
+            for i in range(k):
+                prev = torch.mul(prev, decay, out=out[i]).add_(kicks[i])
+            state["eps"] = prev
+            if record is not None:
+                record[:, :, state["t"]:state["t"] + k] = out.permute(1, 2, 0, 3)
+            state["t"] += k
+            return out[..., :n].contiguous(), out[..., n:].contiguous()
+
         sizes = [min(block, steps - t) for t in range(0, steps, block)]
-
-        def draw(k):
-            return torch.randn(k, *shape, generator=gen).to(scale.device).mul_(scale)
-
         pool = self._pool()
-        pending = pool.submit(draw, sizes[0])
+        pending = pool.submit(compute, sizes[0])
         for i in range(len(sizes)):
-            current = pending.result()
+            neurons, drives = pending.result()
             if i + 1 < len(sizes):
-                pending = pool.submit(draw, sizes[i + 1])
-            yield from current
+                pending = pool.submit(compute, sizes[i + 1])
+            yield from zip(neurons, drives)
 
     def _pool(self) -> ThreadPoolExecutor:
         """The worker thread (made again in a forked child, where threads do not survive)."""
@@ -260,8 +285,8 @@ class ClosedLoop:
 
     def _fill_inputs(self, inputs: np.ndarray, xp: np.ndarray, xv: np.ndarray) -> None:
         """Writes the delayed proprioception (xp) and vision (xv) into inputs[:, 2:]."""
-        inputs[:, 2:4] = xp[:, :2] - self.start_q
-        inputs[:, 4:6] = xp[:, 2:4] * VELOCITY_SCALE
+        np.subtract(xp[:, :2], self.start_q, out=inputs[:, 2:4])
+        np.multiply(xp[:, 2:4], VELOCITY_SCALE, out=inputs[:, 4:6])
         inputs[:, 6:8] = (self._hand(xv[:, :2], np) - self.start) / POSITION_SCALE
 
     def _inputs_torch(self, target_in: np.ndarray, xp: torch.Tensor,
@@ -277,8 +302,13 @@ class ClosedLoop:
         """Hand position [..., 2] from joint angles q [..., 2] (numpy or torch, as `lib`)."""
         l1, l2 = self.arm.config.upper_arm_length, self.arm.config.forearm_length
         q1, q12 = q[..., 0], q[..., 0] + q[..., 1]
-        return lib.stack([l1 * lib.cos(q1) + l2 * lib.cos(q12),
-                          l1 * lib.sin(q1) + l2 * lib.sin(q12)], -1)
+        if lib is not np:
+            return lib.stack([l1 * lib.cos(q1) + l2 * lib.cos(q12),
+                              l1 * lib.sin(q1) + l2 * lib.sin(q12)], -1)
+        out = np.empty(q.shape)  # np.stack's Python overhead is felt once per loop step
+        out[..., 0] = l1 * np.cos(q1) + l2 * np.cos(q12)
+        out[..., 1] = l1 * np.sin(q1) + l2 * np.sin(q12)
+        return out
 
     def _hand_velocity(self, q: torch.Tensor, qd: torch.Tensor) -> torch.Tensor:
         l1, l2 = self.arm.config.upper_arm_length, self.arm.config.forearm_length
