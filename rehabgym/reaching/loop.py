@@ -178,7 +178,8 @@ class ClosedLoop:
         if noise:
             eps = torch.randn(p, r_per, n + n_out, generator=gen).to(dev) * std
             noises = self._ou_noise(gen, eps, decay, kick * std, steps, n,
-                                    noise_rec.view(p, r_per, steps, -1) if record_rates else None)
+                                    noise_rec.view(p, r_per, steps, -1) if record_rates else None,
+                                    as_numpy=not differentiable and dev.type == "cpu")
 
         # On the CPU without gradients the network steps in numpy (`NumpyStep`), which also
         # holds the input buffer; otherwise `network_step` runs on the weights' device.
@@ -206,8 +207,7 @@ class ClosedLoop:
             else:
                 self._fill_inputs(inputs, xp, xv)
                 if fast:
-                    u = step(dt_over_tau, *(None if e is None else e.numpy()
-                                            for e in (eps_n, eps_o))).reshape(b, n_out)
+                    u = step(dt_over_tau, eps_n, eps_o).reshape(b, n_out)
                     r = step.r
                 else:
                     inp = torch.from_numpy(inputs).reshape(p, r_per, -1).to(dev)
@@ -241,14 +241,15 @@ class ClosedLoop:
 
     def _ou_noise(self, gen: torch.Generator, eps: torch.Tensor, decay: float,
                   scale: torch.Tensor, steps: int, n: int, record: torch.Tensor | None = None,
-                  block: int = 20):
+                  as_numpy: bool = False, block: int = 20):
         """Yields the Ornstein-Uhlenbeck noise of each step as (neurons [P, R, n], muscle
         drives [P, R, n_out]), contiguous: eps <- decay * eps + randn * scale from `eps`.
 
         A worker thread computes it a block of steps at a time, one block ahead, so drawing
         and the recursion overlap the cortex and arm steps; the generator is only ever used
         in order, so the noise is the same as computing it on this thread. With `record`
-        ([P, R, steps, n + n_out]) the worker also writes each step's noise there.
+        ([P, R, steps, n + n_out]) the worker also writes each step's noise there; with
+        `as_numpy` (CPU only) the steps come as numpy arrays.
         """
         state = {"eps": eps, "t": 0}
 
@@ -262,7 +263,8 @@ class ClosedLoop:
             if record is not None:
                 record[:, :, state["t"]:state["t"] + k] = out.permute(1, 2, 0, 3)
             state["t"] += k
-            return out[..., :n].contiguous(), out[..., n:].contiguous()
+            parts = out[..., :n].contiguous(), out[..., n:].contiguous()
+            return tuple(x.numpy() for x in parts) if as_numpy else parts
 
         sizes = [min(block, steps - t) for t in range(0, steps, block)]
         pool = self._pool()
