@@ -104,13 +104,19 @@ def run_cohort(
     env_kwargs: dict[str, Any],
     seeds: Sequence[int],
     max_batch: int = 256,
+    progress: bool = False,
 ) -> dict[str, CohortResult]:
-    """Every therapist treats every seeded patient for one episode (batched)."""
+    """Every therapist treats every seeded patient for one episode (batched); `progress`
+    shows a bar over the therapy days simulated."""
+    from tqdm import tqdm
+
     names = list(therapists)
     jobs = [(name, seed) for name in names for seed in seeds]
     per_job: list[dict[str, Any]] = []
-    for start in range(0, len(jobs), max_batch):
-        per_job += _run_jobs(jobs[start:start + max_batch], therapists, env_id, env_kwargs)
+    with tqdm(desc="comparison", unit="patient-day", disable=not progress) as bar:
+        for start in range(0, len(jobs), max_batch):
+            per_job += _run_jobs(jobs[start:start + max_batch], therapists, env_id, env_kwargs,
+                                 bar)
     results = {}
     for name in names:
         rows = [r for (n, _), r in zip(jobs, per_job) if n == name]
@@ -127,7 +133,7 @@ def run_cohort(
 
 
 def _run_jobs(jobs: list[tuple[str, int]], therapists: dict[str, TherapistFactory],
-              env_id: str, env_kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+              env_id: str, env_kwargs: dict[str, Any], bar: Any) -> list[dict[str, Any]]:
     n = len(jobs)
     envs = make_cohort_env(env_id, n, env_kwargs)
     try:
@@ -154,6 +160,7 @@ def _run_jobs(jobs: list[tuple[str, int]], therapists: dict[str, TherapistFactor
                 r["scores"].append(_score(obs[i], infos[i]))
                 r["profiles"].append(profile_of(obs[i], infos[i]))
                 r["dose"].append(float(infos[i].get("dose", math.nan)))
+            bar.update(int(running.sum()))
             running &= ~(np.asarray(terminated) | np.asarray(truncated))
     finally:
         envs.close()
@@ -403,7 +410,7 @@ def evaluate(
     names = list(dict.fromkeys([*specs, *(HEURISTICS if baselines is None else baselines)]))
     plan = {name: therapist_factory(name) for name in names}
     seeds = [seed + i for i in range(patients)]
-    results = run_cohort(plan, env_id, env_kwargs, seeds)
+    results = run_cohort(plan, env_id, env_kwargs, seeds, progress=True)
     rows = save_report(results, out)
     print(markdown_table(rows))
     print(f"report: {out}")

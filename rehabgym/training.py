@@ -446,7 +446,7 @@ def compare(cfg: TrainConfig, model: Any, out: Path) -> list[dict[str, Any]]:
         plan[name] = _Heuristic(name)
     seeds = [cfg.eval_seed + i for i in range(cfg.final_eval_patients)]
     t0 = time.time()
-    results = run_cohort(plan, cfg.env_id, eval_kwargs(cfg), seeds)
+    results = run_cohort(plan, cfg.env_id, eval_kwargs(cfg), seeds, progress=cfg.progress_bar)
     rows = save_report(results, out)
     fig = before_after_figure(cfg.env_id, eval_kwargs(cfg), agent, seeds[0],
                               title=f"patient {seeds[0]} treated by the {cfg.algorithm} agent")
