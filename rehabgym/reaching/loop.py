@@ -165,13 +165,15 @@ class ClosedLoop:
 
         # Ornstein-Uhlenbeck noise, correlated over cfg.noise_tau, for the neurons (first n)
         # and the muscle drives (last n_out), kept scaled by its standard deviation; dead
-        # neurons get none. Innovations are drawn a block of steps per generator call.
+        # neurons get none. A worker computes it a block of steps ahead (`_ou_noise`).
         decay = float(np.exp(-self.dt / cfg.noise_tau)) if cfg.noise_tau > 0 else 0.0
         kick = float(np.sqrt(1.0 - decay**2))
         std = torch.cat([cfg.noise_std * w.alive,
                          torch.full((p, n_out), cfg.output_noise_std, device=dev)], 1)[:, None]
         unit = torch.where(std > 0, 1.0 / std.clamp(min=1e-30), 0.0)  # back to unit variance
-        eps = torch.zeros(p, r_per, n + n_out, device=dev)
+        # On the CPU without gradients the network steps in numpy (`NumpyStep`), which also
+        # holds the input buffer; otherwise `network_step` runs on the weights' device.
+        fast = not differentiable and dev.type == "cpu"
         if record_rates:  # written in place step by step: no per-step copies to stack
             rates_rec = torch.empty(b, steps, n, device=dev)
             noise_rec = torch.zeros(b, steps, n + n_out, device=dev)
@@ -179,11 +181,7 @@ class ClosedLoop:
             eps = torch.randn(p, r_per, n + n_out, generator=gen).to(dev) * std
             noises = self._ou_noise(gen, eps, decay, kick * std, steps, n,
                                     noise_rec.view(p, r_per, steps, -1) if record_rates else None,
-                                    as_numpy=not differentiable and dev.type == "cpu")
-
-        # On the CPU without gradients the network steps in numpy (`NumpyStep`), which also
-        # holds the input buffer; otherwise `network_step` runs on the weights' device.
-        fast = not differentiable and dev.type == "cpu"
+                                    as_numpy=fast)
         step = NumpyStep(w, r_per) if fast else None
         inputs = step.inputs.reshape(b, N_INPUTS) if fast else np.zeros((b, N_INPUTS),
                                                                          dtype=np.float32)
