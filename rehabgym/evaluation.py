@@ -19,6 +19,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rehabgym.envs.therapy import ALL
 from rehabgym.stats import mean_ci, paired_t_test, t_cdf, t_ppf  # noqa: F401  (re-exported)
 from rehabgym.therapists import N_DIRECTIONS, SB3Therapist, Therapist, profile_of
 
@@ -285,14 +286,15 @@ def schedule_figure(result: CohortResult) -> Any:
 
     choice = result.actions[:, :, 0].astype(int)  # [N, T]
     n, days = choice.shape
-    counts = np.zeros((N_DIRECTIONS + 1, days))
-    for d in range(N_DIRECTIONS + 1):
-        counts[d] = (choice == d).sum(axis=0) / max(n, 1)
+    labels = [f"{45 * d}°" for d in range(N_DIRECTIONS)] + ["rest"]
+    if (choice == ALL).any():
+        labels.append("all")
+    counts = np.stack([(choice == d).sum(axis=0) / max(n, 1) for d in range(len(labels))])
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
     im = ax.imshow(counts, aspect="auto", origin="lower", cmap="viridis", vmin=0, vmax=1,
                    interpolation="nearest")
-    ax.set_yticks(range(N_DIRECTIONS + 1))
-    ax.set_yticklabels([f"{45 * d}°" for d in range(N_DIRECTIONS)] + ["rest"])
+    ax.set_yticks(range(len(labels)))
+    ax.set_yticklabels(labels)
     ax.set_xlabel("day of therapy")
     ax.set_ylabel("practised direction")
     ax.set_title(f"{result.name}: schedule (fraction of patients)")
@@ -353,17 +355,16 @@ def read_csv(path: str | Path) -> list[dict[str, str]]:
 
 
 def therapist_factory(spec: str) -> TherapistFactory:
-    """A per-patient factory from a command-line name: a heuristic or `<algorithm>:<zip>`
+    """A per-patient factory from a command-line name: a heuristic (with arguments, if any,
+    see `heuristic_factory`) or `<algorithm>:<zip>`
     (the model is loaded once and shared, so its patients are predicted as one batch)."""
-    from rehabgym.therapists import HEURISTICS, load_sb3_model, make_therapist
+    from rehabgym.therapists import heuristic_factory, load_sb3_model
 
     if ":" in spec:
         algorithm, path = spec.split(":", 1)
         model = load_sb3_model(path, algorithm)
         return lambda space, seed: SB3Therapist(model, space, seed=seed)
-    if spec not in HEURISTICS:
-        make_therapist(spec, gym.spaces.MultiDiscrete([N_DIRECTIONS + 1]))  # raises, naming it
-    return lambda space, seed: HEURISTICS[spec](space, seed=seed)
+    return heuristic_factory(spec)
 
 
 def run_settings(spec: str) -> dict[str, Any] | None:

@@ -7,22 +7,26 @@ choose only the direction (or rest); distance, assistance and repetitions are fi
 to the constructor. `SB3Therapist` wraps a trained Stable-Baselines3 model.
 
 The action is the environment's `MultiDiscrete([9, n_dist, n_assist, n_reps])`: entry 0 is a
-center-out direction 0..7 or 8 = rest day, then indices into the distance, assistance and
-repetition levels. The assessment profile (0–100 per direction) is read from `info["profile"]`
-when the environment gives it, else from the first 8 observation entries (profile / 100).
+center-out direction 0..7 or 8 = rest day (or 9 = all directions, with the environment's
+`all_directions`), then indices into the distance, assistance and repetition levels. The
+assessment profile (0–100 per direction) is read from `info["profile"]` when the environment
+gives it, else from the first 8 observation entries (profile / 100).
 """
 
 from __future__ import annotations
 
 import abc
+import ast
+import inspect
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 
-N_DIRECTIONS = 8
-REST = N_DIRECTIONS  # first action entry that means "rest day"
+from rehabgym.envs.therapy import N_DIRECTIONS, REST, unflatten_action
 
 
 def profile_of(obs: np.ndarray, info: dict[str, Any] | None) -> np.ndarray:
@@ -235,14 +239,8 @@ class SB3Therapist(Therapist):
         return action.reshape(len(obs), len(self.nvec)).astype(self.action_space.dtype)
 
     def unflatten(self, flat: np.ndarray) -> np.ndarray:
-        """MultiDiscrete actions from the environment's Discrete flattening: (direction 0..7,
-        distance, assistance, repetitions) in C order, then one last index for the rest day."""
-        shape = (N_DIRECTIONS, *self.nvec[1:])
-        rest = flat >= int(np.prod(shape))
-        out = np.stack(np.unravel_index(np.where(rest, 0, flat), shape), axis=-1)
-        out[rest] = 0
-        out[rest, 0] = REST
-        return out
+        """MultiDiscrete actions from the environment's Discrete flattening."""
+        return unflatten_action(flat, self.nvec)
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
         return self.act_batch(np.asarray(obs)[None])[0]
@@ -271,13 +269,43 @@ HEURISTICS: dict[str, type[Therapist]] = {
 """Registry of heuristic therapists by name (`rehabgym evaluate --therapist <name>`)."""
 
 
+def heuristic_factory(spec: str) -> Callable[[spaces.Space, int | None], Therapist]:
+    """A per-patient factory `(action_space, seed) -> Therapist` from a heuristic's spec: its
+    name (`worst_first`) or its name with constructor arguments
+    (`round_robin(distance=1, assistance=0, reps=3)`: the level indices, or e.g. `target=0.5`).
+    An unknown name or argument is a ValueError naming the allowed ones."""
+    match = re.fullmatch(r"\s*(\w+)\s*(?:\((.*)\))?\s*", spec)
+    name = match.group(1) if match else spec
+    if name not in HEURISTICS:
+        raise ValueError(
+            f"therapist: {spec!r} is not one of {sorted(HEURISTICS)} (optionally with arguments, "
+            f"e.g. 'round_robin(assistance=0, reps=3)') or <algorithm>:<model.zip>")
+    cls = HEURISTICS[name]
+    named = {p.name for p in inspect.signature(cls).parameters.values()
+             if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    allowed = sorted((named | {"distance", "assistance", "reps"}) - {"action_space", "seed"})
+    kwargs: dict[str, Any] = {}
+    for item in filter(None, (a.strip() for a in (match.group(2) or "").split(","))):
+        key, sep, value = (part.strip() for part in item.partition("="))
+        if not sep or key not in allowed:
+            raise ValueError(f"therapist {spec!r}: {item!r} is not <argument>=<number>; "
+                             f"allowed arguments of {name}: {allowed}")
+        try:
+            kwargs[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError) as exc:
+            raise ValueError(f"therapist {spec!r}: {key}={value!r} is not a number") from exc
+
+    def factory(action_space: spaces.Space, seed: int | None = None) -> Therapist:
+        return cls(action_space, seed=seed, **kwargs)
+
+    return factory
+
+
 def make_therapist(spec: str, action_space: spaces.Space, seed: int | None = None) -> Therapist:
-    """A therapist from its command-line name: a heuristic (`worst_first`, …) or
-    `<algorithm>:<path.zip>` for a trained model (`ppo:runs/x/model.zip`)."""
+    """A therapist from its command-line name: a heuristic (`worst_first`, or with arguments
+    `round_robin(assistance=0, reps=3)`) or `<algorithm>:<path.zip>` for a trained model
+    (`ppo:runs/x/model.zip`)."""
     if ":" in spec:
         algorithm, path = spec.split(":", 1)
         return SB3Therapist(load_sb3_model(path, algorithm), action_space, seed=seed)
-    if spec not in HEURISTICS:
-        raise ValueError(
-            f"therapist: {spec!r} is not one of {sorted(HEURISTICS)} or <algorithm>:<model.zip>")
-    return HEURISTICS[spec](action_space, seed=seed)
+    return heuristic_factory(spec)(action_space, seed)

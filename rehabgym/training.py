@@ -36,7 +36,14 @@ from rehabgym.evaluation import (
     run_cohort,
     save_report,
 )
-from rehabgym.therapists import ALGORITHMS, HEURISTICS, SB3Therapist, Therapist
+from rehabgym.therapists import (
+    ALGORITHMS,
+    HEURISTICS,
+    REST,
+    SB3Therapist,
+    Therapist,
+    heuristic_factory,
+)
 
 TB_ONLY = ("stdout", "log", "json", "csv")  # logger formats that cannot show figures/hparams
 
@@ -64,7 +71,8 @@ class TrainConfig:
         eval_patients: held-out patients of the periodic evaluation.
         eval_seed: first seed of the held-out patients (eval_seed, eval_seed + 1, …).
         final_eval_patients: held-out patients of the comparison after training (0: skip it).
-        baselines: heuristic therapists the agent is compared with after training.
+        baselines: heuristic therapists the agent is compared with after training: names, or
+            names with arguments such as "round_robin(assistance=0, reps=3)" (level indices).
         checkpoint_every: timesteps between checkpoints (0: none).
         out_root: root folder of runs.
         progress_bar: show a progress bar.
@@ -101,9 +109,11 @@ class TrainConfig:
             value = getattr(self, name)
             if value < low:
                 raise ConfigError(f"{name}: must be >= {low}, got {value}")
-        unknown = [b for b in self.baselines if b not in HEURISTICS]
-        if unknown:
-            raise ConfigError(f"baselines: {unknown} not in {sorted(HEURISTICS)}")
+        for spec in self.baselines:
+            try:
+                heuristic_factory(spec)
+            except ValueError as exc:
+                raise ConfigError(f"baselines: {exc}") from exc
         allowed = _algorithm_arguments(self.algorithm)
         bad = sorted(set(self.hyperparameters) - allowed)
         if bad:
@@ -308,7 +318,7 @@ class RecoveryEvalCallback(BaseCallback):
         """Treat the held-out patients with the current policy and log what happened."""
         plan: dict[str, Any] = {"agent": self._agent}
         if self.control is None:
-            plan["no_therapy"] = _Heuristic("no_therapy")
+            plan["no_therapy"] = heuristic_factory("no_therapy")
         results = run_cohort(plan, self.cfg.env_id, eval_kwargs(self.cfg), self.seeds)
         self.control = results.get("no_therapy", self.control)
         res = results["agent"]
@@ -330,7 +340,7 @@ class RecoveryEvalCallback(BaseCallback):
         for k, score in enumerate(res.profiles[:, -1].mean(axis=0)):
             log.record(f"recovery/score_dir_{k}", float(score))
         log.record("therapy/dose", float(np.nanmean(res.dose)))
-        log.record("therapy/rest_fraction", float(np.mean(res.actions[:, :, 0] == 8)))
+        log.record("therapy/rest_fraction", float(np.mean(res.actions[:, :, 0] == REST)))
         figs = {"figures/recovery_curves": recovery_curves_figure({"agent": res,
                                                                    "no_therapy": control}),
                 "figures/schedule": schedule_figure(res)}
@@ -443,7 +453,7 @@ def compare(cfg: TrainConfig, model: Any, out: Path) -> list[dict[str, Any]]:
 
     plan: dict[str, Any] = {cfg.algorithm: agent}
     for name in cfg.baselines:
-        plan[name] = _Heuristic(name)
+        plan[name] = heuristic_factory(name)
     seeds = [cfg.eval_seed + i for i in range(cfg.final_eval_patients)]
     t0 = time.time()
     results = run_cohort(plan, cfg.env_id, eval_kwargs(cfg), seeds, progress=cfg.progress_bar)
@@ -457,13 +467,3 @@ def compare(cfg: TrainConfig, model: Any, out: Path) -> list[dict[str, Any]]:
           f"{time.time() - t0:.0f} s; report in {out}\n")
     print(markdown_table(rows))
     return rows
-
-
-class _Heuristic:
-    """Factory of a named heuristic therapist (one per patient)."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __call__(self, space: gym.spaces.Space, seed: int) -> Therapist:
-        return HEURISTICS[self.name](space, seed=seed)

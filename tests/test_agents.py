@@ -163,6 +163,19 @@ def test_sb3_therapist_unflattens_discrete_actions() -> None:
         t.unflatten(flat), [[0, 0, 0, 0], [0, 0, 0, 1], [7, 2, 2, 3], [REST, 0, 0, 0]])
 
 
+def test_heuristics_take_arguments_in_their_spec() -> None:
+    space = FakeTherapyEnv().action_space
+    t = make_therapist("round_robin(distance=0, assistance=0, reps=3)", space, seed=0)
+    np.testing.assert_array_equal(t.act(None, {}), [0, 0, 0, 3])
+    assert make_therapist("challenge_point(target=0.5)", space).target == 0.5
+    with pytest.raises(ValueError, match=r"allowed arguments of round_robin: \['assistance'"):
+        make_therapist("round_robin(levels=1)", space)
+    with pytest.raises(ValueError, match="not a number"):
+        make_therapist("round_robin(reps=x)", space)
+    with pytest.raises(ValueError, match="reps: level 9"):
+        make_therapist("round_robin(reps=9)", space)
+
+
 # ---------------------------------------------------------------- statistics
 
 
@@ -188,6 +201,7 @@ def test_student_t_matches_tables() -> None:
     ({"n_envs": 0}, "n_envs"),
     ({"hyperparameters": {"learnin_rate": 1e-3}}, "learnin_rate"),
     ({"baselines": ["oracle"]}, "baselines"),
+    ({"baselines": ["round_robin(assist=0)"]}, "baselines.*assistance"),
     ({"env_config": "configs/env/nope.yaml"}, "env_config"),
 ])
 def test_bad_config_fails_naming_the_key(data: dict, named: str) -> None:

@@ -15,6 +15,7 @@ import rehabgym  # noqa: F401  (registers the environments)
 from rehabgym.config import ConfigError
 from rehabgym.envs import ENV_IDS, TherapyEnv, TherapyEnvConfig, TherapyVectorEnv
 from rehabgym.envs.schedules import SCHEDULES, make_schedule, paired_test
+from rehabgym.envs.therapy import ALL, REST, decode_action, unflatten_action
 
 FAST = {"horizon_days": 2, "start_day": 1, "repetition_levels": [2, 4], "cohort": "mild",
         "patient": {"assessment_repeats": 1, "daily_life_reps": 4}}
@@ -140,6 +141,28 @@ def test_discrete_actions():
     assert env.step(1)[4]["repetitions"] == 4
     with pytest.raises(ValueError, match="invalid action"):
         env.step(space.n)
+
+
+def test_all_directions_action_spreads_a_session_over_every_direction():
+    env = make(all_directions=True)
+    assert list(env.action_space.nvec) == [10, 3, 3, 2]
+    check_env(env.unwrapped, skip_render_check=True)
+    cfg = env.unwrapped.config
+    assert decode_action(np.array([ALL, 1, 0, 1]), cfg).directions == tuple(range(8))
+    assert decode_action(np.array([3, 1, 0, 1]), cfg).directions == (3,)
+    env.reset(seed=0)
+    assert env.step(np.array([ALL, 1, 0, 1]))[4]["repetitions"] == 4
+    plain = make()
+    plain.reset(seed=0)
+    with pytest.raises(ValueError, match="invalid action"):
+        plain.step(np.array([ALL, 1, 0, 1]))  # without the option, 9 is outside the space
+
+    flat = make(all_directions=True, action_type="discrete").action_space
+    assert flat.n == 9 * 3 * 3 * 2 + 1
+    nvec = np.array([10, 3, 3, 2])
+    np.testing.assert_array_equal(
+        unflatten_action(np.array([0, 8 * 18 - 1, 8 * 18, flat.n - 2, flat.n - 1]), nvec),
+        [[0, 0, 0, 0], [7, 2, 2, 1], [ALL, 0, 0, 0], [ALL, 2, 2, 1], [REST, 0, 0, 0]])
 
 
 def test_config_files_and_strict_keys(tmp_path):

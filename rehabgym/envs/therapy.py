@@ -23,6 +23,7 @@ from rehabgym.cortex.lesion import CohortConfig, Lesion
 from rehabgym.patient import N_DIRECTIONS, Assessment, PatientBatch, PatientConfig, SessionPlan
 
 REST = N_DIRECTIONS  # first action entry: 0..7 a center-out direction, 8 = rest day
+ALL = N_DIRECTIONS + 1  # 9 = a session spread over all 8 directions (with `all_directions`)
 
 # Observation layout: profile (8) | score | therapy day | dose | fatigue | biomarkers...
 OBS_PROFILE = slice(0, N_DIRECTIONS)
@@ -57,6 +58,8 @@ class TherapyEnvConfig:
         fatigue_scale: fatigue that maps to 1.0 in the observation (clipped to [0, 1]).
         biomarkers: add normalised neural biomarkers to the observation.
         action_type: "multidiscrete" (PPO, A2C) or "discrete" (one flat index, for DQN).
+        all_directions: add a tenth value to the direction entry: a session whose repetitions
+            go to all 8 directions in turn (the center-out protocol of robot-aided therapy).
         patient: every default of the simulated patients.
     """
 
@@ -71,6 +74,7 @@ class TherapyEnvConfig:
     fatigue_scale: float = 1.0
     biomarkers: bool = False
     action_type: Literal["multidiscrete", "discrete"] = "multidiscrete"
+    all_directions: bool = False
     patient: PatientConfig = field(default_factory=PatientConfig)
 
     def __post_init__(self) -> None:
@@ -140,20 +144,22 @@ def resolve_config(
 
 # ---------------------------------------------------------------- spaces and actions
 def multidiscrete_nvec(cfg: TherapyEnvConfig) -> np.ndarray:
-    """[direction or rest, distance, assistance, repetitions] level counts."""
-    return np.array([N_DIRECTIONS + 1, len(cfg.distances), len(cfg.assistance_levels),
-                     len(cfg.repetition_levels)], dtype=np.int64)
+    """[direction or rest (or all), distance, assistance, repetitions] level counts."""
+    return np.array([N_DIRECTIONS + 1 + cfg.all_directions, len(cfg.distances),
+                     len(cfg.assistance_levels), len(cfg.repetition_levels)], dtype=np.int64)
 
 
 def action_space(cfg: TherapyEnvConfig) -> spaces.Space:
-    """`MultiDiscrete([9, n_dist, n_assist, n_reps])`, or its `Discrete` flattening.
+    """`MultiDiscrete([9, n_dist, n_assist, n_reps])` (10 with `all_directions`), or its
+    `Discrete` flattening.
 
-    The flat index enumerates (direction 0..7, distance, assistance, repetitions) in C order;
-    the last index is the rest day (its other entries mean nothing, so they are not repeated).
+    The flat index enumerates (direction 0..7 then "all" if enabled, distance, assistance,
+    repetitions) in C order; the last index is the rest day (its other entries mean nothing,
+    so they are not repeated).
     """
     nvec = multidiscrete_nvec(cfg)
     if cfg.action_type == "discrete":
-        return spaces.Discrete(int(N_DIRECTIONS * np.prod(nvec[1:])) + 1)
+        return spaces.Discrete(int((nvec[0] - 1) * np.prod(nvec[1:])) + 1)
     return spaces.MultiDiscrete(nvec)
 
 
@@ -179,11 +185,17 @@ def to_multidiscrete(action: np.ndarray, cfg: TherapyEnvConfig) -> np.ndarray:
     """[..., 4] MultiDiscrete actions from checked actions of either action type."""
     if cfg.action_type == "multidiscrete":
         return np.asarray(action, dtype=np.int64)
-    flat = np.asarray(action, dtype=np.int64)
-    nvec = multidiscrete_nvec(cfg)
-    shape = (N_DIRECTIONS, *nvec[1:])
-    rest = flat == int(np.prod(shape))
+    return unflatten_action(action, multidiscrete_nvec(cfg))
+
+
+def unflatten_action(flat: np.ndarray, nvec: np.ndarray) -> np.ndarray:
+    """[..., 4] MultiDiscrete actions of space `nvec` from indices of its Discrete flattening
+    (see `action_space`): flat target 8 is "all directions", the last index the rest day."""
+    flat = np.asarray(flat, dtype=np.int64)
+    shape = (int(nvec[0]) - 1, *(int(n) for n in nvec[1:]))
+    rest = flat >= int(np.prod(shape))
     out = np.stack(np.unravel_index(np.where(rest, 0, flat), shape), axis=-1)
+    out[..., 0] = np.where(out[..., 0] >= N_DIRECTIONS, ALL, out[..., 0])
     out[rest] = (REST, 0, 0, 0)
     return out
 
@@ -193,7 +205,8 @@ def decode_action(action: np.ndarray, cfg: TherapyEnvConfig) -> SessionPlan:
     direction, dist, assist, reps = (int(a) for a in action)
     if direction == REST:
         return SessionPlan()
-    return SessionPlan(directions=(direction,), repetitions=int(cfg.repetition_levels[reps]),
+    directions = tuple(range(N_DIRECTIONS)) if direction == ALL else (direction,)
+    return SessionPlan(directions=directions, repetitions=int(cfg.repetition_levels[reps]),
                        distance=float(cfg.distances[dist]),
                        assistance=float(cfg.assistance_levels[assist]))
 
@@ -387,20 +400,23 @@ class TherapyEnv(gym.Env):
     assessed on a fixed battery of reaches in all 8 directions with plasticity off.
 
     ## Action Space
-    `MultiDiscrete([9, len(distances), len(assistance_levels), len(repetition_levels)])`:
+    `MultiDiscrete([9, len(distances), len(assistance_levels), len(repetition_levels)])`, with
+    10 direction values when `all_directions` is set:
 
     | index | meaning | values |
     |---|---|---|
-    | 0 | direction | 0..7: center-out direction k, angle 2πk/8 (0 = +x, CCW); 8: rest day |
+    | 0 | direction | 0..7: direction k, angle 2πk/8 (0 = +x, CCW); 8: rest; 9: all (*) |
     | 1 | reach distance | index into `distances` (m), default (0.06, 0.10, 0.14) |
     | 2 | assistance | index into `assistance_levels`, default (0.0, 0.5, 1.0) |
     | 3 | repetitions | index into `repetition_levels`, default (15, 30, 60, 120) |
 
+    (*) only with `all_directions`: the session's repetitions go to all 8 directions in turn.
     On a rest day entries 1-3 are ignored. With `action_type="discrete"` the space is
-    `Discrete(8 * n_dist * n_assist * n_reps + 1)`: the C-order flat index of entries 0-3 with
-    direction 0..7, and the last index for the rest day (for DQN-style agents). An action
-    outside the space, or of a non-integer dtype or wrong shape, raises a `ValueError` naming
-    the action and the space before anything is simulated: the patient is unchanged.
+    `Discrete(8 * n_dist * n_assist * n_reps + 1)` (9 * … with `all_directions`): the C-order
+    flat index of entries 0-3 with direction 0..7 (8 = all), and the last index for the rest day
+    (for DQN-style agents). An action outside the space, or of a non-integer dtype or wrong
+    shape, raises a `ValueError` naming the action and the space before anything is simulated:
+    the patient is unchanged.
 
     ## Observation Space
     `Box(0, high, (12,), float32)`, `(20,)` for the biomarker variant:
@@ -439,7 +455,8 @@ class TherapyEnv(gym.Env):
     `config`: a `TherapyEnvConfig`, a YAML path or a dict (unknown keys are an error); the
     keyword arguments (`horizon_days`, `start_day`, `cohort`, `cost_per_rep`, `distances`,
     `assistance_levels`, `repetition_levels`, `dose_scale`, `fatigue_scale`, `biomarkers`,
-    `action_type`, `patient`) override it; defaults are those of `TherapyEnvConfig`.
+    `action_type`, `all_directions`, `patient`) override it; defaults are those of
+    `TherapyEnvConfig`.
     `render_mode`: None, "rgb_array" (trajectories of the last assessment and the score curve
     so far, as an H×W×3 uint8 array) or "human" (the same figure in a matplotlib window).
 
@@ -470,6 +487,7 @@ class TherapyEnv(gym.Env):
         fatigue_scale: float | None = None,
         biomarkers: bool | None = None,
         action_type: Literal["multidiscrete", "discrete"] | None = None,
+        all_directions: bool | None = None,
         patient: PatientConfig | dict[str, Any] | None = None,
     ) -> None:
         self.config = resolve_config(
@@ -477,7 +495,7 @@ class TherapyEnv(gym.Env):
             cost_per_rep=cost_per_rep, distances=distances, assistance_levels=assistance_levels,
             repetition_levels=repetition_levels, dose_scale=dose_scale,
             fatigue_scale=fatigue_scale, biomarkers=biomarkers, action_type=action_type,
-            patient=patient)
+            all_directions=all_directions, patient=patient)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode: {render_mode!r} is not one of "
                              f"{self.metadata['render_modes']} or None")
