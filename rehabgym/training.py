@@ -25,7 +25,14 @@ import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList, CheckpointCallback
 from stable_baselines3.common.logger import Figure, HParam, configure
-from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecMonitor
+from stable_baselines3.common.vec_env import (
+    DummyVecEnv,
+    SubprocVecEnv,
+    VecEnv,
+    VecEnvWrapper,
+    VecMonitor,
+    VecNormalize,
+)
 
 from rehabgym.config import ConfigError, load_config, load_yaml, save_config
 from rehabgym.evaluation import (
@@ -65,6 +72,13 @@ class TrainConfig:
         n_envs: patients simulated in parallel while training.
         vec_env: "native" (the environment's batched vector env behind an SB3 adapter),
             "dummy" or "subproc" (SB3 vector envs of single environments).
+        normalize_reward: scale rewards by a running estimate of the return's spread (SB3's
+            `VecNormalize`, rewards only), so the critic fits returns of order one whatever
+            the cohort; saved with checkpoints and restored on resume.
+        bootstrap_horizon: at the end of an episode (a truncation after `horizon_days`),
+            bootstrap the value of the last observation, as SB3 does for time limits. False
+            treats the horizon as the end of the task (the therapy day is in the observation),
+            so the return is the score gained by the end of the episode.
         total_timesteps: therapy days of training in total (resume counts the days done).
         seed: seed of the run (policy initialisation, training patients).
         eval_every: timesteps between evaluations on held-out patients (0: only at the end).
@@ -88,6 +102,8 @@ class TrainConfig:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     n_envs: int = 4
     vec_env: Literal["native", "dummy", "subproc"] = "native"
+    normalize_reward: bool = False
+    bootstrap_horizon: bool = True
     total_timesteps: int = 10_000
     seed: int = 0
     eval_every: int = 2_000
@@ -243,7 +259,27 @@ def make_train_env(cfg: TrainConfig) -> VecEnv:
         fns = [_EnvFactory(cfg.env_id, kwargs) for _ in range(cfg.n_envs)]
         venv = VecMonitor(DummyVecEnv(fns) if cfg.vec_env == "dummy" else SubprocVecEnv(fns))
     venv.seed(cfg.seed)
+    if not cfg.bootstrap_horizon:
+        venv = EpisodeEndIsTerminal(venv)
+    if cfg.normalize_reward:
+        venv = VecNormalize(venv, norm_obs=False, norm_reward=True,
+                            gamma=cfg.hyperparameters.get("gamma", 0.99))
     return venv
+
+
+class EpisodeEndIsTerminal(VecEnvWrapper):
+    """Clears SB3's `TimeLimit.truncated` flag, so the last day of an episode is not
+    bootstrapped: for a fixed horizon that the observation shows, the episode end is the end
+    of the task."""
+
+    def reset(self) -> np.ndarray:
+        return self.venv.reset()
+
+    def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, Any]]]:
+        obs, reward, done, infos = self.venv.step_wait()
+        for info in infos:
+            info.pop("TimeLimit.truncated", None)
+        return obs, reward, done, infos
 
 
 class _EnvFactory:
@@ -393,9 +429,22 @@ def _make_model(cfg: TrainConfig, venv: VecEnv, resume: Path | None) -> Any:
     if resume is not None:
         if not resume.is_file():
             raise ConfigError(f"resume: checkpoint not found: {resume}")
+        if isinstance(venv, VecNormalize):
+            stats = normalization_file(resume)
+            if not stats.is_file():
+                raise ConfigError(f"resume: normalize_reward is on but {stats} is missing")
+            venv.ret_rms = VecNormalize.load(str(stats), venv.venv).ret_rms
         return cls.load(resume, env=venv, device=cfg.device)
     return cls(cfg.policy, venv, seed=cfg.seed, device=cfg.device, verbose=0,
                **cfg.hyperparameters)
+
+
+def normalization_file(checkpoint: Path) -> Path:
+    """The `VecNormalize` statistics saved with a checkpoint (or beside `model.zip`)."""
+    name = checkpoint.name.replace("model_", "model_vecnormalize_", 1)
+    if name == checkpoint.name:
+        name = "vecnormalize.zip"
+    return checkpoint.with_name(name).with_suffix(".pkl")
 
 
 def train(cfg: TrainConfig, out: Path | None = None, resume: str | Path | None = None,
@@ -427,13 +476,16 @@ def train(cfg: TrainConfig, out: Path | None = None, resume: str | Path | None =
         callbacks: list[BaseCallback] = [evaluator]
         if cfg.checkpoint_every:
             callbacks.append(CheckpointCallback(max(cfg.checkpoint_every // cfg.n_envs, 1),
-                                                str(out / "checkpoints"), name_prefix="model"))
+                                                str(out / "checkpoints"), name_prefix="model",
+                                                save_vecnormalize=cfg.normalize_reward))
         if cfg.progress_bar:
             callbacks.append(TqdmCallback())
         if remaining > 0:
             model.learn(remaining, callback=CallbackList(callbacks),
                         reset_num_timesteps=resume_path is None, tb_log_name="train")
         model.save(out / "model.zip")
+        if isinstance(venv, VecNormalize):
+            venv.save(str(normalization_file(out / "model.zip")))
     finally:
         venv.close()
     if cfg.final_eval_patients:

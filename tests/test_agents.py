@@ -35,7 +35,7 @@ from rehabgym.therapists import (
     WorstDirectionFirst,
     make_therapist,
 )
-from rehabgym.training import TrainConfig, load_train_config, train
+from rehabgym.training import TrainConfig, load_train_config, make_train_env, train
 
 FAKE_ID = "rehabgym_test/FakeTherapy-v0"
 
@@ -275,6 +275,40 @@ def test_resume_continues_the_timestep_count(tmp_path: Path) -> None:
     assert PPO.load(run / "model.zip").num_timesteps == 60
     steps = _scalars(run)[0]["recovery/final_score"]
     assert max(steps) == 60 and 40 in steps
+
+
+def test_reward_normalization_is_saved_and_restored_on_resume(tmp_path: Path) -> None:
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    cfg = fake_cfg(tmp_path, final_eval_patients=0, normalize_reward=True)
+    run = train(cfg, command=["first"])
+    stats = run / "checkpoints" / "model_vecnormalize_20_steps.pkl"
+    assert stats.is_file() and (run / "vecnormalize.pkl").is_file()
+    saved = VecNormalize.load(str(stats), make_train_env(cfg)).ret_rms
+    assert saved.count > 1 and saved.var > 0
+    cfg.total_timesteps = 60
+    train(cfg, resume=run / "checkpoints" / "model_20_steps.zip", command=["resume"])
+    final = VecNormalize.load(str(run / "vecnormalize.pkl"), make_train_env(cfg)).ret_rms
+    assert final.count > saved.count + 30  # went on from the checkpoint's statistics
+    stats.unlink()
+    with pytest.raises(ConfigError, match="resume: normalize_reward"):
+        train(cfg, resume=run / "checkpoints" / "model_20_steps.zip", command=["again"])
+
+
+@pytest.mark.parametrize("bootstrap", [True, False])
+def test_bootstrap_horizon_decides_whether_the_last_day_is_terminal(bootstrap: bool) -> None:
+    import rehabgym.envs  # noqa: F401 - registers the environments
+
+    cfg = load_train_config(dict(env_kwargs={"horizon_days": 2}, n_envs=2, vec_env="native",
+                                 bootstrap_horizon=bootstrap))
+    venv = make_train_env(cfg)
+    venv.reset()
+    infos = []
+    for _ in range(2):
+        _, _, done, infos = venv.step(np.zeros((2, 4), dtype=np.int64))
+    venv.close()
+    assert done.all()
+    assert [info.get("TimeLimit.truncated", False) for info in infos] == [bootstrap] * 2
 
 
 def test_evaluation_is_paired_and_read_back(tmp_path: Path) -> None:
