@@ -209,13 +209,19 @@ class LearningProgress(Therapist):
 
 
 class SB3Therapist(Therapist):
-    """A trained Stable-Baselines3 model as a therapist (`model.predict`, deterministic).
+    """A trained Stable-Baselines3 model as a therapist.
 
     Args:
         model: a Stable-Baselines3 algorithm instance (see `load_sb3_model`).
         obs_rms: optional VecNormalize statistics (`normalize_obs(obs)` is applied first).
         action_space: the environment's MultiDiscrete space; a model trained on the Discrete
             flattening (DQN) has its actions mapped back into it (`unflatten`).
+        deterministic: the most probable action (`model.predict(deterministic=True)`); False
+            samples the policy's action distribution (PPO, A2C) with the therapist's own
+            seeded generator, so a patient seed gives the same schedule every time. The
+            stochastic policy is the one PPO optimises: when several actions are equally good
+            (e.g. the direction of a session), its argmax repeats one of them every day.
+        seed: seed of the sampling.
     """
 
     name = "sb3"
@@ -232,11 +238,33 @@ class SB3Therapist(Therapist):
         obs = np.asarray(obs, dtype=np.float32)
         if self.obs_rms is not None:
             obs = self.obs_rms.normalize_obs(obs).astype(np.float32)
-        action, _ = self.model.predict(obs, deterministic=self.deterministic)
+        if self.deterministic:
+            action, _ = self.model.predict(obs, deterministic=True)
+        else:
+            action = self._sample(obs)
         action = np.asarray(action)
         if isinstance(self.model.action_space, spaces.Discrete):
             action = self.unflatten(action.reshape(-1))
         return action.reshape(len(obs), len(self.nvec)).astype(self.action_space.dtype)
+
+    def _sample(self, obs: np.ndarray) -> np.ndarray:
+        """Actions drawn from the policy's categorical heads with `self.rng`."""
+        import torch
+
+        policy = self.model.policy
+        if not hasattr(policy, "get_distribution"):
+            raise ValueError(f"deterministic=False needs a policy-gradient model (ppo, a2c), "
+                             f"got {type(self.model).__name__}")
+        with torch.no_grad():
+            tensor, _ = policy.obs_to_tensor(obs)
+            dist = policy.get_distribution(tensor).distribution
+        heads = dist if isinstance(dist, list) else [dist]
+        columns = []
+        for head in heads:
+            cdf = np.cumsum(head.probs.cpu().numpy().astype(np.float64), axis=1)
+            u = self.rng.random((len(cdf), 1)) * cdf[:, -1:]
+            columns.append(np.minimum((u > cdf).sum(axis=1), cdf.shape[1] - 1))
+        return np.stack(columns, axis=1) if isinstance(dist, list) else columns[0]
 
     def unflatten(self, flat: np.ndarray) -> np.ndarray:
         """MultiDiscrete actions from the environment's Discrete flattening."""

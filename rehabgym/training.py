@@ -88,6 +88,9 @@ class TrainConfig:
         baselines: heuristic therapists the agent is compared with after training: names, or
             names with arguments such as "round_robin(assistance=0, reps=3)" (level indices).
         checkpoint_every: timesteps between checkpoints (0: none).
+        deterministic_eval: evaluate the agent by its most probable action; False samples its
+            policy (seeded per patient) and the comparison adds the argmax policy as
+            "<algorithm>_argmax".
         out_root: root folder of runs.
         progress_bar: show a progress bar.
         device: torch device of the policy.
@@ -112,6 +115,7 @@ class TrainConfig:
     final_eval_patients: int = 20
     baselines: list[str] = field(default_factory=lambda: list(HEURISTICS))
     checkpoint_every: int = 5_000
+    deterministic_eval: bool = True
     out_root: str = "runs"
     progress_bar: bool = True
     device: str = "cpu"
@@ -130,6 +134,9 @@ class TrainConfig:
                 heuristic_factory(spec)
             except ValueError as exc:
                 raise ConfigError(f"baselines: {exc}") from exc
+        if self.algorithm == "dqn" and not self.deterministic_eval:
+            raise ConfigError("deterministic_eval: dqn has no action distribution to sample; "
+                              "allowed: true")
         allowed = _algorithm_arguments(self.algorithm)
         bad = sorted(set(self.hyperparameters) - allowed)
         if bad:
@@ -348,7 +355,8 @@ class RecoveryEvalCallback(BaseCallback):
             self.logger.dump(self.num_timesteps)
 
     def _agent(self, space: gym.spaces.Space, seed: int) -> Therapist:
-        return SB3Therapist(self.model, space, seed=seed)
+        return SB3Therapist(self.model, space, seed=seed,
+                            deterministic=self.cfg.deterministic_eval)
 
     def evaluate(self) -> CohortResult:
         """Treat the held-out patients with the current policy and log what happened."""
@@ -501,9 +509,14 @@ def compare(cfg: TrainConfig, model: Any, out: Path) -> list[dict[str, Any]]:
     from rehabgym.evaluation import markdown_table
 
     def agent(space: gym.spaces.Space, seed: int) -> Therapist:
+        return SB3Therapist(model, space, seed=seed, deterministic=cfg.deterministic_eval)
+
+    def argmax_agent(space: gym.spaces.Space, seed: int) -> Therapist:
         return SB3Therapist(model, space, seed=seed)
 
     plan: dict[str, Any] = {cfg.algorithm: agent}
+    if not cfg.deterministic_eval:
+        plan[f"{cfg.algorithm}_argmax"] = argmax_agent
     for name in cfg.baselines:
         plan[name] = heuristic_factory(name)
     seeds = [cfg.eval_seed + i for i in range(cfg.final_eval_patients)]

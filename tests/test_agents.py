@@ -163,6 +163,30 @@ def test_sb3_therapist_unflattens_discrete_actions() -> None:
         t.unflatten(flat), [[0, 0, 0, 0], [0, 0, 0, 1], [7, 2, 2, 3], [REST, 0, 0, 0]])
 
 
+def test_sb3_therapist_samples_its_policy_with_its_own_seed() -> None:
+    from stable_baselines3 import DQN, PPO
+
+    env = FakeTherapyEnv()
+    model = PPO("MlpPolicy", env, n_steps=10, batch_size=10, seed=0, device="cpu")
+    obs = np.repeat(env.reset(seed=0)[0][None], 4000, axis=0)
+
+    def sampled(seed: int) -> np.ndarray:
+        return SB3Therapist(model, env.action_space, seed=seed, deterministic=False).act_batch(obs)
+
+    a, b = sampled(1), sampled(1)
+    np.testing.assert_array_equal(a, b)
+    assert (a != sampled(2)).any()
+    assert env.action_space.contains(a[0]) and len(np.unique(a[:, 0])) == 9
+    import torch
+
+    probs = model.policy.get_distribution(torch.as_tensor(obs[:1])).distribution[3].probs[0]
+    freq = np.bincount(a[:, 3], minlength=4) / len(a)
+    np.testing.assert_allclose(freq, probs.detach().numpy(), atol=0.03)
+    dqn = DQN("MlpPolicy", FakeTherapyEnv(action_type="discrete"), device="cpu")
+    with pytest.raises(ValueError, match="deterministic=False needs a policy-gradient"):
+        SB3Therapist(dqn, env.action_space, deterministic=False).act_batch(obs[:1])
+
+
 def test_heuristics_take_arguments_in_their_spec() -> None:
     space = FakeTherapyEnv().action_space
     t = make_therapist("round_robin(distance=0, assistance=0, reps=3)", space, seed=0)
@@ -203,6 +227,7 @@ def test_student_t_matches_tables() -> None:
     ({"baselines": ["oracle"]}, "baselines"),
     ({"baselines": ["round_robin(assist=0)"]}, "baselines.*assistance"),
     ({"env_config": "configs/env/nope.yaml"}, "env_config"),
+    ({"algorithm": "dqn", "deterministic_eval": False}, "deterministic_eval"),
 ])
 def test_bad_config_fails_naming_the_key(data: dict, named: str) -> None:
     with pytest.raises(ConfigError, match=named):
@@ -260,6 +285,13 @@ def test_training_logs_recovery_and_checkpoints(tmp_path: Path, algorithm: str) 
     rows = read_csv(run / "evaluation" / "evaluation.csv")
     assert [r["therapist"] for r in rows][:2] == [algorithm, "no_therapy"]
     assert (run / "evaluation" / "evaluation.md").read_text().count("\n|") >= 7
+
+
+def test_sampled_evaluation_reports_the_argmax_policy_too(tmp_path: Path) -> None:
+    cfg = fake_cfg(tmp_path, deterministic_eval=False, total_timesteps=20,
+                   baselines=["no_therapy"])
+    rows = read_csv(train(cfg, command=["test"]) / "evaluation" / "evaluation.csv")
+    assert [r["therapist"] for r in rows] == ["ppo", "ppo_argmax", "no_therapy"]
 
 
 def test_resume_continues_the_timestep_count(tmp_path: Path) -> None:
