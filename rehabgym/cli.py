@@ -189,7 +189,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     env_kwargs = None if args.env_config is None else {"config": args.env_config}
     out = Path(args.out) if args.out else _timestamped("runs/evaluate")
     evaluate(args.therapist, args.patients, out, env_id=args.env_id, env_kwargs=env_kwargs,
-             seed=args.seed, baselines=args.baselines)
+             seed=args.seed, baselines=args.baselines, sample=args.sample)
     return 0
 
 
@@ -205,6 +205,9 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--env-config", default=None,
                    help="environment YAML (default: the model's run config, else the defaults)")
     p.add_argument("--seed", type=int, default=1_000_000, help="first patient seed")
+    p.add_argument("--sample", action="store_true",
+                   help="models sample their policy (seeded per patient) instead of its argmax "
+                        "(as runs with deterministic_eval: false are compared)")
     p.add_argument("--out", help="report folder (default: runs/evaluate/<timestamp>/)")
     p.set_defaults(func=_run_evaluate)
 

@@ -354,16 +354,18 @@ def read_csv(path: str | Path) -> list[dict[str, str]]:
 # ---------------------------------------------------------------- command line
 
 
-def therapist_factory(spec: str) -> TherapistFactory:
+def therapist_factory(spec: str, sample: bool = False) -> TherapistFactory:
     """A per-patient factory from a command-line name: a heuristic (with arguments, if any,
     see `heuristic_factory`) or `<algorithm>:<zip>`
-    (the model is loaded once and shared, so its patients are predicted as one batch)."""
+    (the model is loaded once and shared, so its patients are predicted as one batch);
+    `sample` draws the model's actions from its policy, seeded per patient."""
     from rehabgym.therapists import heuristic_factory, load_sb3_model
 
     if ":" in spec:
         algorithm, path = spec.split(":", 1)
         model = load_sb3_model(path, algorithm)
-        return lambda space, seed: SB3Therapist(model, space, seed=seed)
+        return lambda space, seed: SB3Therapist(model, space, seed=seed,
+                                                deterministic=not sample)
     return heuristic_factory(spec)
 
 
@@ -389,10 +391,12 @@ def evaluate(
     env_kwargs: dict[str, Any] | None = None,
     seed: int = 1_000_000,
     baselines: Sequence[str] | None = None,
+    sample: bool = False,
 ) -> list[dict[str, Any]]:
     """`specs` (the first is tested against the rest) and `baselines` (default: every
     heuristic) on `patients` held-out seeded patients; report written into `out`, table
-    printed. Environment kwargs default to those of the run a model spec comes from."""
+    printed. Environment kwargs default to those of the run a model spec comes from.
+    `sample`: models act by sampling their policy (seeded per patient), not by its argmax."""
     import rehabgym.envs  # noqa: F401 - registers the environments
     from rehabgym.therapists import HEURISTICS
 
@@ -409,7 +413,7 @@ def evaluate(
         env_kwargs = env_make_kwargs(env_kwargs.get("config"), rest)
     env_kwargs = {**env_kwargs, "action_type": "multidiscrete"}
     names = list(dict.fromkeys([*specs, *(HEURISTICS if baselines is None else baselines)]))
-    plan = {name: therapist_factory(name) for name in names}
+    plan = {name: therapist_factory(name, sample) for name in names}
     seeds = [seed + i for i in range(patients)]
     results = run_cohort(plan, env_id, env_kwargs, seeds, progress=True)
     rows = save_report(results, out)

@@ -290,8 +290,15 @@ def test_training_logs_recovery_and_checkpoints(tmp_path: Path, algorithm: str) 
 def test_sampled_evaluation_reports_the_argmax_policy_too(tmp_path: Path) -> None:
     cfg = fake_cfg(tmp_path, deterministic_eval=False, total_timesteps=20,
                    baselines=["no_therapy"])
-    rows = read_csv(train(cfg, command=["test"]) / "evaluation" / "evaluation.csv")
+    run = train(cfg, command=["test"])
+    rows = read_csv(run / "evaluation" / "evaluation.csv")
     assert [r["therapist"] for r in rows] == ["ppo", "ppo_argmax", "no_therapy"]
+    from rehabgym.evaluation import therapist_factory
+
+    space = FakeTherapyEnv().action_space
+    for sample in (False, True):
+        agent = therapist_factory(f"ppo:{run / 'model.zip'}", sample=sample)(space, 0)
+        assert agent.deterministic is not sample
 
 
 def test_resume_continues_the_timestep_count(tmp_path: Path) -> None:
