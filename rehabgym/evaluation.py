@@ -224,6 +224,10 @@ def _fmt(x: float, digits: int = 1) -> str:
     return "—" if not math.isfinite(x) else f"{x:.{digits}f}"
 
 
+def _pm(x: float, ci: float) -> str:
+    return "—" if not math.isfinite(x) else f"{x:.2f} ± {_fmt(ci, 2)}"
+
+
 def markdown_table(rows: list[dict[str, Any]]) -> str:
     """The summary as a Markdown table (the first row is the therapist tested against the rest)."""
     primary = rows[0]["therapist"]
@@ -237,7 +241,7 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
             f"| {r['therapist']} | {_fmt(r['final_score'])} ± {_fmt(r['final_score_ci95'])}"
             f" | {_fmt(r['recovery_fraction'], 2)} ± {_fmt(r['recovery_fraction_ci95'], 2)}"
             f" | {_fmt(r['dose'], 0)} | {_fmt(r['gain_over_no_therapy'], 2)}"
-            f" | {_fmt(r['primary_minus_this'], 2)} ± {_fmt(r['diff_ci95'], 2)} | {p_txt} |")
+            f" | {_pm(r['primary_minus_this'], r['diff_ci95'])} | {p_txt} |")
     return "\n".join(lines) + "\n"
 
 
