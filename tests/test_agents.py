@@ -364,6 +364,11 @@ def test_evaluation_is_paired_and_read_back(tmp_path: Path) -> None:
         {p["seed"] for p in patients if p["therapist"] == "worst_first"}
     for fig in ("recovery_curves.png", "final_scores.png", "schedule.png"):
         assert (tmp_path / fig).stat().st_size > 0
+    table = (tmp_path / "evaluation.md").read_text().splitlines()
+    own, other = (next(line for line in table if line.startswith(f"| {name} |"))
+                  for name in ("worst_first", "no_therapy"))
+    assert own.endswith("| — | — |")  # no difference of a therapist with itself
+    assert f"{float(back[1]['primary_minus_this']):.2f} ± " in other
 
 
 def test_same_patients_for_every_therapist() -> None:
