@@ -363,13 +363,11 @@ def therapist_factory(spec: str, sample: bool = False) -> TherapistFactory:
     see `heuristic_factory`) or `<algorithm>:<zip>`
     (the model is loaded once and shared, so its patients are predicted as one batch);
     `sample` draws the model's actions from its policy, seeded per patient."""
-    from rehabgym.therapists import heuristic_factory, load_sb3_model
+    from rehabgym.therapists import heuristic_factory, load_sb3_model, sb3_factory
 
     if ":" in spec:
         algorithm, path = spec.split(":", 1)
-        model = load_sb3_model(path, algorithm)
-        return lambda space, seed: SB3Therapist(model, space, seed=seed,
-                                                deterministic=not sample)
+        return sb3_factory(load_sb3_model(path, algorithm), deterministic=not sample)
     return heuristic_factory(spec)
 
 

@@ -329,11 +329,22 @@ def heuristic_factory(spec: str) -> Callable[[spaces.Space, int | None], Therapi
     return factory
 
 
+def sb3_factory(model: Any, deterministic: bool = True
+                ) -> Callable[[spaces.Space, int | None], Therapist]:
+    """A per-patient factory `(action_space, seed) -> SB3Therapist` sharing one loaded model,
+    so its patients are predicted as one batch."""
+
+    def factory(action_space: spaces.Space, seed: int | None = None) -> Therapist:
+        return SB3Therapist(model, action_space, seed=seed, deterministic=deterministic)
+
+    return factory
+
+
 def make_therapist(spec: str, action_space: spaces.Space, seed: int | None = None) -> Therapist:
     """A therapist from its command-line name: a heuristic (`worst_first`, or with arguments
     `round_robin(assistance=0, reps=3)`) or `<algorithm>:<path.zip>` for a trained model
     (`ppo:runs/x/model.zip`)."""
     if ":" in spec:
         algorithm, path = spec.split(":", 1)
-        return SB3Therapist(load_sb3_model(path, algorithm), action_space, seed=seed)
+        return sb3_factory(load_sb3_model(path, algorithm))(action_space, seed)
     return heuristic_factory(spec)(action_space, seed)

@@ -50,6 +50,7 @@ from rehabgym.therapists import (
     SB3Therapist,
     Therapist,
     heuristic_factory,
+    sb3_factory,
 )
 
 TB_ONLY = ("stdout", "log", "json", "csv")  # logger formats that cannot show figures/hparams
@@ -449,10 +450,10 @@ def _make_model(cfg: TrainConfig, venv: VecEnv, resume: Path | None) -> Any:
 
 def normalization_file(checkpoint: Path) -> Path:
     """The `VecNormalize` statistics saved with a checkpoint (or beside `model.zip`)."""
-    name = checkpoint.name.replace("model_", "model_vecnormalize_", 1)
-    if name == checkpoint.name:
-        name = "vecnormalize.zip"
-    return checkpoint.with_name(name).with_suffix(".pkl")
+    stem = checkpoint.stem
+    name = stem.replace("model_", "model_vecnormalize_", 1) if stem.startswith("model_") \
+        else "vecnormalize"
+    return checkpoint.with_name(name + ".pkl")
 
 
 def train(cfg: TrainConfig, out: Path | None = None, resume: str | Path | None = None,
@@ -508,15 +509,10 @@ def compare(cfg: TrainConfig, model: Any, out: Path) -> list[dict[str, Any]]:
 
     from rehabgym.evaluation import markdown_table
 
-    def agent(space: gym.spaces.Space, seed: int) -> Therapist:
-        return SB3Therapist(model, space, seed=seed, deterministic=cfg.deterministic_eval)
-
-    def argmax_agent(space: gym.spaces.Space, seed: int) -> Therapist:
-        return SB3Therapist(model, space, seed=seed)
-
+    agent = sb3_factory(model, deterministic=cfg.deterministic_eval)
     plan: dict[str, Any] = {cfg.algorithm: agent}
     if not cfg.deterministic_eval:
-        plan[f"{cfg.algorithm}_argmax"] = argmax_agent
+        plan[f"{cfg.algorithm}_argmax"] = sb3_factory(model)
     for name in cfg.baselines:
         plan[name] = heuristic_factory(name)
     seeds = [cfg.eval_seed + i for i in range(cfg.final_eval_patients)]
