@@ -47,6 +47,11 @@ class CohortResult:
         return self.scores[:, -1]
 
     @property
+    def returns(self) -> np.ndarray:
+        """[N] episode return: what an RL therapist maximizes (score gain − cost of the dose)."""
+        return self.rewards.sum(1)
+
+    @property
     def recovery(self) -> np.ndarray:
         """(final − initial) / (100 − initial): the fraction of the impairment recovered."""
         room = 100.0 - self.initial
@@ -107,40 +112,42 @@ def run_cohort(
     max_batch: int = 256,
     progress: bool = False,
 ) -> dict[str, CohortResult]:
-    """Every therapist treats every seeded patient for one episode (batched); `progress`
-    shows a bar over the therapy days simulated."""
+    """Every therapist treats every seeded patient for one episode; `progress` shows a bar
+    over the therapy days simulated.
+
+    Each therapist's patients are simulated in batches of their own (up to `max_batch`), so a
+    therapist's results do not depend on which other therapists are compared alongside.
+    """
     from tqdm import tqdm
 
-    names = list(therapists)
-    jobs = [(name, seed) for name in names for seed in seeds]
-    per_job: list[dict[str, Any]] = []
-    with tqdm(desc="comparison", unit="patient-day", disable=not progress) as bar:
-        for start in range(0, len(jobs), max_batch):
-            per_job += _run_jobs(jobs[start:start + max_batch], therapists, env_id, env_kwargs,
-                                 bar)
     results = {}
-    for name in names:
-        rows = [r for (n, _), r in zip(jobs, per_job) if n == name]
-        results[name] = CohortResult(
-            name=name,
-            seeds=np.asarray(seeds),
-            scores=np.stack([r["scores"] for r in rows]),
-            profiles=np.stack([r["profiles"] for r in rows]),
-            actions=np.stack([r["actions"] for r in rows]),
-            rewards=np.stack([r["rewards"] for r in rows]),
-            dose=np.array([r["dose"] for r in rows]),
-        )
+    with tqdm(desc="comparison", unit="patient-day", disable=not progress) as bar:
+        for name in therapists:
+            rows: list[dict[str, Any]] = []
+            for start in range(0, len(seeds), max_batch):
+                rows += _run_batch(therapists[name], seeds[start:start + max_batch], env_id,
+                                   env_kwargs, bar)
+            results[name] = CohortResult(
+                name=name,
+                seeds=np.asarray(seeds),
+                scores=np.stack([r["scores"] for r in rows]),
+                profiles=np.stack([r["profiles"] for r in rows]),
+                actions=np.stack([r["actions"] for r in rows]),
+                rewards=np.stack([r["rewards"] for r in rows]),
+                dose=np.array([r["dose"] for r in rows]),
+            )
     return results
 
 
-def _run_jobs(jobs: list[tuple[str, int]], therapists: dict[str, TherapistFactory],
-              env_id: str, env_kwargs: dict[str, Any], bar: Any) -> list[dict[str, Any]]:
-    n = len(jobs)
+def _run_batch(therapist: TherapistFactory, seeds: Sequence[int], env_id: str,
+               env_kwargs: dict[str, Any], bar: Any) -> list[dict[str, Any]]:
+    """One episode of each seeded patient in one vector env, all treated by `therapist`."""
+    n = len(seeds)
     envs = make_cohort_env(env_id, n, env_kwargs)
     try:
         space = envs.single_action_space
-        agents = [therapists[name](space, seed) for name, seed in jobs]
-        obs, info = envs.reset(seed=[int(seed) for _, seed in jobs])
+        agents = [therapist(space, int(seed)) for seed in seeds]
+        obs, info = envs.reset(seed=[int(seed) for seed in seeds])
         infos = [_row(info, i) for i in range(n)]
         for i, agent in enumerate(agents):
             agent.reset(obs[i], infos[i])
@@ -192,8 +199,9 @@ def _batch_actions(agents: list[Therapist], obs: np.ndarray,
 
 def summarize(results: dict[str, CohortResult], primary: str | None = None,
               control: str = "no_therapy") -> list[dict[str, Any]]:
-    """One row per therapist: final score, recovery, dose, gain over `control`, and a paired
-    test of `primary` (default: the first therapist) against it on the same patients."""
+    """One row per therapist: final score, recovery, dose, episode return, gain over `control`,
+    and a paired test of `primary` (default: the first therapist) against it on the same
+    patients (on the final score)."""
     names = list(results)
     primary = primary or names[0]
     rows = []
@@ -201,12 +209,14 @@ def summarize(results: dict[str, CohortResult], primary: str | None = None,
         res = results[name]
         final, final_ci = mean_ci(res.final)
         recovery, recovery_ci = mean_ci(res.recovery)
+        ret, ret_ci = mean_ci(res.returns)
         row: dict[str, Any] = {
             "therapist": name, "patients": len(res.seeds),
             "initial_score": float(np.mean(res.initial)),
             "final_score": final, "final_score_ci95": final_ci,
             "recovery_fraction": recovery, "recovery_fraction_ci95": recovery_ci,
             "dose": float(np.nanmean(res.dose)),
+            "return": ret, "return_ci95": ret_ci,
             "gain_over_no_therapy": (float(np.mean(res.final - results[control].final))
                                      if control in results else math.nan),
         }
@@ -231,16 +241,17 @@ def _pm(x: float, ci: float) -> str:
 def markdown_table(rows: list[dict[str, Any]]) -> str:
     """The summary as a Markdown table (the first row is the therapist tested against the rest)."""
     primary = rows[0]["therapist"]
-    head = ("| therapist | final score (95 % CI) | recovery fraction | dose | gain over no therapy"
-            f" | {primary} − this (95 % CI) | p (paired t) |")
-    lines = [head, "|" + "---|" * 7]
+    head = ("| therapist | final score (95 % CI) | recovery fraction | dose | return"
+            f" | gain over no therapy | {primary} − this (95 % CI) | p (paired t) |")
+    lines = [head, "|" + "---|" * 8]
     for r in rows:
         p = r["p"]
         p_txt = "—" if not math.isfinite(p) else ("< 0.001" if p < 1e-3 else f"{p:.3f}")
         lines.append(
             f"| {r['therapist']} | {_fmt(r['final_score'])} ± {_fmt(r['final_score_ci95'])}"
             f" | {_fmt(r['recovery_fraction'], 2)} ± {_fmt(r['recovery_fraction_ci95'], 2)}"
-            f" | {_fmt(r['dose'], 0)} | {_fmt(r['gain_over_no_therapy'], 2)}"
+            f" | {_fmt(r['dose'], 0)} | {_fmt(r['return'])} ± {_fmt(r['return_ci95'])}"
+            f" | {_fmt(r['gain_over_no_therapy'], 2)}"
             f" | {_pm(r['primary_minus_this'], r['diff_ci95'])} | {p_txt} |")
     return "\n".join(lines) + "\n"
 
@@ -257,7 +268,7 @@ def patient_rows(results: dict[str, CohortResult]) -> list[dict[str, Any]]:
     return [
         {"therapist": name, "seed": int(seed), "initial_score": float(res.initial[i]),
          "final_score": float(res.final[i]), "recovery_fraction": float(res.recovery[i]),
-         "dose": float(res.dose[i]), "return": float(res.rewards[i].sum())}
+         "dose": float(res.dose[i]), "return": float(res.returns[i])}
         for name, res in results.items() for i, seed in enumerate(res.seeds)]
 
 

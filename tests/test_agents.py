@@ -19,6 +19,7 @@ from gymnasium import spaces
 
 from rehabgym.config import ConfigError
 from rehabgym.evaluation import (
+    env_make_kwargs,
     evaluate,
     paired_t_test,
     read_csv,
@@ -33,6 +34,7 @@ from rehabgym.therapists import (
     LearningProgress,
     SB3Therapist,
     WorstDirectionFirst,
+    heuristic_factory,
     make_therapist,
 )
 from rehabgym.training import TrainConfig, load_train_config, make_train_env, train
@@ -362,6 +364,9 @@ def test_evaluation_is_paired_and_read_back(tmp_path: Path) -> None:
     assert len(patients) == 15
     assert {p["seed"] for p in patients if p["therapist"] == "random"} == \
         {p["seed"] for p in patients if p["therapist"] == "worst_first"}
+    treated = [p for p in patients if p["therapist"] == "worst_first"]
+    gain = np.mean([float(p["final_score"]) - float(p["initial_score"]) for p in treated])
+    assert gain > 0 and float(back[0]["return"]) == pytest.approx(gain)  # toy reward: the gain
     for fig in ("recovery_curves.png", "final_scores.png", "schedule.png"):
         assert (tmp_path / fig).stat().st_size > 0
     table = (tmp_path / "evaluation.md").read_text().splitlines()
@@ -442,6 +447,16 @@ def test_tiny_real_training_run_logs_resumes_and_evaluates(tmp_path: Path) -> No
     assert [r["therapist"] for r in rows] == [f"ppo:{run / 'model.zip'}", "no_therapy",
                                               "worst_first"]
     assert all(0.0 <= float(r["final_score"]) <= 100.0 for r in rows)
+
+
+def test_a_therapists_results_do_not_depend_on_the_others_compared() -> None:
+    _real_env_or_skip()
+    kwargs = env_make_kwargs(TINY_ENV, {"action_type": "multidiscrete"})
+    plan = {n: heuristic_factory(n) for n in ("random", "round_robin")}
+    alone = run_cohort({"random": plan["random"]}, "rehabgym/Therapy-v0", kwargs, [3, 4])
+    both = run_cohort(plan, "rehabgym/Therapy-v0", kwargs, [3, 4])
+    np.testing.assert_array_equal(alone["random"].scores, both["random"].scores)
+    np.testing.assert_array_equal(alone["random"].actions, both["random"].actions)
 
 
 def test_native_adapter_builds_without_warnings() -> None:
