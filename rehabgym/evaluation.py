@@ -234,8 +234,8 @@ def _fmt(x: float, digits: int = 1) -> str:
     return "—" if not math.isfinite(x) else f"{x:.{digits}f}"
 
 
-def _pm(x: float, ci: float) -> str:
-    return "—" if not math.isfinite(x) else f"{x:.2f} ± {_fmt(ci, 2)}"
+def _pm(x: float, ci: float, digits: int = 2) -> str:
+    return "—" if not math.isfinite(x) else f"{x:.{digits}f} ± {_fmt(ci, digits)}"
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
@@ -248,9 +248,9 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
         p = r["p"]
         p_txt = "—" if not math.isfinite(p) else ("< 0.001" if p < 1e-3 else f"{p:.3f}")
         lines.append(
-            f"| {r['therapist']} | {_fmt(r['final_score'])} ± {_fmt(r['final_score_ci95'])}"
-            f" | {_fmt(r['recovery_fraction'], 2)} ± {_fmt(r['recovery_fraction_ci95'], 2)}"
-            f" | {_fmt(r['dose'], 0)} | {_fmt(r['return'])} ± {_fmt(r['return_ci95'])}"
+            f"| {r['therapist']} | {_pm(r['final_score'], r['final_score_ci95'], 1)}"
+            f" | {_pm(r['recovery_fraction'], r['recovery_fraction_ci95'])}"
+            f" | {_fmt(r['dose'], 0)} | {_pm(r['return'], r['return_ci95'], 1)}"
             f" | {_fmt(r['gain_over_no_therapy'], 2)}"
             f" | {_pm(r['primary_minus_this'], r['diff_ci95'])} | {p_txt} |")
     return "\n".join(lines) + "\n"

@@ -37,6 +37,7 @@ from stable_baselines3.common.vec_env import (
 from rehabgym.config import ConfigError, load_config, load_yaml, save_config
 from rehabgym.evaluation import (
     CohortResult,
+    TherapistFactory,
     before_after_figure,
     env_make_kwargs,
     mean_ci,
@@ -47,8 +48,6 @@ from rehabgym.therapists import (
     ALGORITHMS,
     HEURISTICS,
     REST,
-    SB3Therapist,
-    Therapist,
     heuristic_factory,
     sb3_factory,
 )
@@ -355,9 +354,10 @@ class RecoveryEvalCallback(BaseCallback):
                                exclude=TB_ONLY)
             self.logger.dump(self.num_timesteps)
 
-    def _agent(self, space: gym.spaces.Space, seed: int) -> Therapist:
-        return SB3Therapist(self.model, space, seed=seed,
-                            deterministic=self.cfg.deterministic_eval)
+    @property
+    def _agent(self) -> TherapistFactory:
+        """The current policy as a per-patient therapist factory."""
+        return sb3_factory(self.model, deterministic=self.cfg.deterministic_eval)
 
     def evaluate(self) -> CohortResult:
         """Treat the held-out patients with the current policy and log what happened."""
