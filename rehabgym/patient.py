@@ -15,6 +15,7 @@ one arm batch. `Patient` is the one-patient view. Clock: `day` counts days since
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -161,23 +162,33 @@ class PatientBatch:
     Args:
         lesions: one `Lesion` (or None for an intact brain) per patient.
         config: `PatientConfig` shared by the batch.
-        seed: fixes all noise of the batch (practice, daily life, structural plasticity).
+        seed: fixes all noise (practice, daily life, structural plasticity). Each patient has
+            its own random streams, seeded `seed + i` for patient i (a list gives one seed
+            each), so a patient's future does not depend on the others in the batch: patient i
+            of a batch is the patient of `Patient(lesions[i], seed=seed + i)`.
     """
 
     def __init__(self, lesions: list[Lesion | None], config: PatientConfig | None = None,
-                 seed: int = 0) -> None:
+                 seed: int | Sequence[int] = 0) -> None:
         self.config = config or PatientConfig()
         cortex, arm_config = _healthy(self.config.checkpoint)
         self.loop = ClosedLoop(cortex, arm_config, nthread=self.config.nthread)
         self.brains = Brains(cortex, list(lesions))
         p = self.n_patients
-        self.seed = seed
+        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+            seeds = [int(seed) + i for i in range(p)]
+        else:
+            seeds = [int(x) for x in seed]
+            if len(seeds) != p:
+                raise ValueError(f"seed: expected an int or {p} seeds (one per patient), "
+                                 f"got {len(seeds)}")
+        self.seeds = seeds
         self.day = np.zeros(p, dtype=int)
         self.dose = np.zeros(p, dtype=int)
         self.fatigue = np.zeros(p)
         self.use = np.ones(p)
-        self._rng = np.random.default_rng(seed)
-        self._gen = torch.Generator().manual_seed(seed)
+        self._rngs = [np.random.default_rng(x) for x in seeds]
+        self._gens = [torch.Generator().manual_seed(x) for x in seeds]
         d = self.config.n_directions
         ang = 2 * np.pi * np.arange(d) / d
         self.unit = np.stack([np.cos(ang), np.sin(ang)], axis=1)
@@ -248,9 +259,9 @@ class PatientBatch:
             targets = self.loop.start + dist[busy, None, None] * self.unit[dir_b]
             gain = np.repeat(assist[busy] * cfg.max_assist_gain, r)
             w = Weights(*(t[busy] for t in self.brains.weights()))
-            res = self.loop.run(targets, cfg.duration, seed=self._gen,
+            res = self.loop.run(targets, cfg.duration, seed=[self._gens[i] for i in busy],
                                 assist_gain=gain if gain.any() else None,
-                                record_rates=pc.reward, weights=w)
+                                record_rates=pc.reward, weights=w, reaches=act_b.sum(1))
             score = reach_scores(res, cfg.score_window).reshape(q, r)
             # Learning uses the unclipped outcome, so even a patient who misses every target
             # gets a signal; the baseline is the block's mean outcome for the same direction.
@@ -304,7 +315,8 @@ class PatientBatch:
             self.use = 1.0 / (1.0 + np.exp(-(score - cfg.use_threshold) / cfg.use_width))
             if pc.daily_life and cfg.daily_life_reps > 0:
                 n_use = np.round(self.use * cfg.daily_life_reps).astype(int)
-                sched = [self._rng.integers(0, cfg.n_directions, k) for k in n_use]
+                sched = [rng.integers(0, cfg.n_directions, k)
+                         for rng, k in zip(self._rngs, n_use)]
                 dist = np.full(self.n_patients, cfg.distance)
                 self._plastic_reaches(sched, dist, np.zeros(self.n_patients),
                                       effort=np.zeros(self.n_patients))
@@ -329,10 +341,10 @@ class PatientBatch:
             s["connectivity"], s["mag_rec"] = sprout(
                 s["connectivity"], s["mag_rec"], s["alive"], self.brains.probability,
                 s["distance_to_core"], pc.sprout_rate * gain, pc.peri_infarct_boost,
-                pc.peri_infarct_length, pc.sprout_weight, self._gen)
+                pc.peri_infarct_length, pc.sprout_weight, self._gens)
             s["connectivity"], s["mag_rec"] = prune(
                 s["connectivity"], s["mag_rec"], pc.prune_threshold, pc.prune_probability,
-                self._gen)
+                self._gens)
         if pc.structural and pc.cst_sprout_rate > 0:
             s["mag_out"] = corticospinal_sprouting(
                 s["mag_out"], s["corticospinal"], s["alive"], self.brains.reference_drive,
@@ -402,7 +414,8 @@ class PatientBatch:
 
     # ------------------------------------------------------------------ replace / save
     def replace(self, index: int, lesion: Lesion | None, seed: int | None = None) -> None:
-        """A new patient in slot `index` (used by vector environments on reset)."""
+        """A new patient in slot `index` (used by vector environments on reset); `seed`
+        restarts that slot's random streams (None: they go on), the others are untouched."""
         if not 0 <= index < self.n_patients:
             raise ValueError(f"index: allowed 0..{self.n_patients - 1}, got {index}")
         self.brains.replace(index, lesion)
@@ -410,7 +423,9 @@ class PatientBatch:
         self.day[index], self.dose[index], self.fatigue[index], self.use[index] = 0, 0, 0.0, 1.0
         self._dirty = True
         if seed is not None:
-            self._rng = np.random.default_rng([seed, index, int(self._rng.integers(2**31))])
+            self.seeds[index] = int(seed)
+            self._rngs[index] = np.random.default_rng(int(seed))
+            self._gens[index] = torch.Generator().manual_seed(int(seed))
         self.last = self.assess()
         self.baseline[index] = self.last[index].profile / 100.0
 
@@ -421,15 +436,19 @@ class PatientBatch:
             "lesions": [None if les is None else asdict(les) for les in self.lesions],
             "brains": self.brains.get_state(),
             "day": self.day.copy(), "dose": self.dose.copy(), "fatigue": self.fatigue.copy(),
-            "use": self.use.copy(), "baseline": self.baseline.copy(), "seed": self.seed,
-            "rng": self._rng.bit_generator.state, "gen": self._gen.get_state(),
+            "use": self.use.copy(), "baseline": self.baseline.copy(), "seeds": list(self.seeds),
+            "rngs": [r.bit_generator.state for r in self._rngs],
+            "gens": [g.get_state() for g in self._gens],
             "last": self.last, "last_rates": self._last_rates.copy(), "dirty": self._dirty,
         }
 
     @classmethod
     def from_state(cls, state: dict) -> PatientBatch:
         lesions = [None if d is None else Lesion(**d) for d in state["lesions"]]
-        obj = cls(lesions, from_dict(PatientConfig, state["config"]), seed=state["seed"])
+        if "seeds" not in state:
+            raise ValueError("state: saved by an older rehabgym (one random stream per batch, "
+                             "not per patient); it cannot be restored exactly")
+        obj = cls(lesions, from_dict(PatientConfig, state["config"]), seed=state["seeds"])
         obj.set_state(state)
         return obj
 
@@ -438,9 +457,11 @@ class PatientBatch:
         self.brains.lesions = [None if d is None else Lesion(**d) for d in state["lesions"]]
         for k in ("day", "dose", "fatigue", "use", "baseline"):
             setattr(self, k, np.array(state[k]).copy())
-        self._rng = np.random.default_rng()
-        self._rng.bit_generator.state = state["rng"]
-        self._gen.set_state(state["gen"])
+        self.seeds = list(state["seeds"])
+        for rng, st in zip(self._rngs, state["rngs"]):
+            rng.bit_generator.state = st
+        for gen, st in zip(self._gens, state["gens"]):
+            gen.set_state(st)
         self.last, self._last_rates = list(state["last"]), state["last_rates"].copy()
         self._dirty = state["dirty"]
 

@@ -113,3 +113,26 @@ def test_pretraining_is_deterministic_and_learns(tmp_path):
 def test_missing_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="checkpoint"):
         load_checkpoint(tmp_path / "nope.pt")
+
+
+def test_each_brain_draws_its_own_noise():
+    from rehabgym.cortex.brains import Brains
+
+    c, arm_cfg = load_checkpoint()
+    loop = ClosedLoop(c, arm_cfg)
+    two, one = Brains(c, [None, None]).weights(), Brains(c, [None]).weights()
+    t = np.array([[0.05, 0.5], [-0.05, 0.5], [0.0, 0.55]])
+    res = loop.run(np.stack([t, t]), 0.3, weights=two, record_rates=True, reaches=[3, 1],
+                   seed=[torch.Generator().manual_seed(1), torch.Generator().manual_seed(2)])
+    alone = loop.run(t[None, :1], 0.3, weights=one, record_rates=True,
+                     seed=[torch.Generator().manual_seed(2)])
+    # brain 1's one real reach has the noise it has alone; its padding has none
+    assert np.array_equal(res.noise[3], alone.noise[0])
+    assert not res.noise[4:].any() and res.noise[:3].any()
+    # an int seed gives every brain the same noise
+    same = loop.run(np.stack([t, t]), 0.3, weights=two, record_rates=True, seed=7)
+    assert np.array_equal(same.noise[:3], same.noise[3:])
+    with pytest.raises(ValueError, match="seed"):
+        loop.run(np.stack([t, t]), 0.3, weights=two, seed=[torch.Generator()])
+    with pytest.raises(ValueError, match="reaches"):
+        loop.run(np.stack([t, t]), 0.3, weights=two, reaches=[4, 1])

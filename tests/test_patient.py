@@ -170,3 +170,25 @@ def test_corticospinal_sprouting_grows_with_lost_drive_and_spares_the_dead():
     assert torch.allclose(growth[1, :, 5:], torch.full((6, 5), 1.05))
     assert torch.allclose(growth[2, :, 8], torch.full((6,), 1.09))  # 90 % lost
     assert (growth[1, :, :5] == 1).all() and (growth[2, :, 9] == 1).all()  # dead / no fibre
+
+
+def test_each_patient_has_random_streams_of_its_own(tmp_path):
+    lesions = sample_cohort(CohortConfig(), 3, 0)
+    batch = PatientBatch(lesions, fast_config(), seed=10)
+    # patient i is the single patient of seed 10 + i: the same battery noise and streams,
+    # so the same day-0 score up to the float rounding of a bigger batch
+    for i, lesion in enumerate(lesions):
+        alone = PatientBatch([lesion], fast_config(), seed=10 + i)
+        assert batch.last[i].score == pytest.approx(alone.last[0].score, abs=0.01)
+        assert torch.equal(batch._gens[i].get_state(), alone._gens[0].get_state())
+    # a new patient in slot 0 restarts that slot's streams only
+    others = [g.get_state() for g in batch._gens[1:]], [r.bit_generator.state
+                                                         for r in batch._rngs[1:]]
+    batch.replace(0, lesions[2], seed=99)
+    assert torch.equal(batch._gens[0].get_state(), torch.Generator().manual_seed(99).get_state())
+    assert all(torch.equal(a, g.get_state()) for a, g in zip(others[0], batch._gens[1:]))
+    assert others[1] == [r.bit_generator.state for r in batch._rngs[1:]]
+    state = batch.get_state()
+    del state["seeds"]
+    with pytest.raises(ValueError, match="older rehabgym"):
+        PatientBatch.from_state(state)

@@ -267,10 +267,9 @@ class TherapyWard:
         cohort = self.cfg.cohort_config()
         self.lesions = [cohort.sample(rng) if les is None else les
                         for rng, les in zip(rngs, lesions)]
+        # Each patient's own seed: slot i of a vector env is the single env of the same seed.
         seeds = [int(rng.integers(2**31 - 1)) for rng in rngs]
-        # One batch seed from all patients' seeds (a batch of one: the patient's own seed).
-        seed = seeds[0] if self.n == 1 else int(np.random.SeedSequence(seeds).generate_state(1)[0])
-        self.batch = PatientBatch(self.lesions, self.cfg.patient, seed=seed)
+        self.batch = PatientBatch(self.lesions, self.cfg.patient, seed=seeds)
         if self.cfg.start_day > 0:
             self.batch.rest(self.cfg.start_day)
         self.assessment = current_assessments(self.batch)

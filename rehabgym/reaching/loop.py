@@ -11,6 +11,7 @@ the arms in the same batched call (no gradients through a re-implementation of t
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -68,6 +69,33 @@ class _FiniteDifferenceStep(torch.autograd.Function):
                 torch.einsum("bi,bij->bj", grad, jac_u), None)
 
 
+def _generators(seed: int | torch.Generator | Sequence[torch.Generator],
+                p: int) -> list[torch.Generator]:
+    """One noise generator per brain (see `ClosedLoop.run`)."""
+    if isinstance(seed, torch.Generator):
+        return [seed] * p
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return [torch.Generator().manual_seed(int(seed)) for _ in range(p)]
+    gens = list(seed)
+    if len(gens) != p or not all(isinstance(g, torch.Generator) for g in gens):
+        raise ValueError(f"seed: expected an int, a torch.Generator or {p} generators (one "
+                         f"per brain), got {seed!r}")
+    return gens
+
+
+def _draw(gens: list[torch.Generator], counts: list[int], shape: tuple[int, ...],
+          axis: int = 0) -> torch.Tensor:
+    """Standard normal numbers of `shape` whose dimension `axis` is the brain and the next
+    one its reaches: brain i's first counts[i] reaches come from gens[i], the rest are zero."""
+    out = torch.zeros(shape)
+    lead, tail = shape[:axis], shape[axis + 2:]
+    for i, (gen, c) in enumerate(zip(gens, counts)):
+        if c:
+            out.select(axis, i)[(slice(None),) * axis + (slice(0, c),)] = torch.randn(
+                *lead, c, *tail, generator=gen)
+    return out
+
+
 class ClosedLoop:
     """Runs batches of reaches of a cortex driving a batch of arms.
 
@@ -104,21 +132,28 @@ class ClosedLoop:
         self,
         targets: np.ndarray,
         duration: float = 1.0,
-        seed: int | torch.Generator = 0,
+        seed: int | torch.Generator | Sequence[torch.Generator] = 0,
         assist_gain: np.ndarray | float | None = None,
         record_rates: bool = False,
         noise: bool = True,
         weights: Weights | None = None,
+        reaches: Sequence[int] | None = None,
     ) -> ReachResult:
         """Reaches from the start posture to `targets` (m), with no plasticity.
 
         `targets` is [B, 2] for the loop's own cortex, or [P, R, 2] with `weights` of P brains
         (R reaches each; results are then flattened to B = P * R, patient-major).
         `assist_gain` (N/m, scalar or per reach) pulls the hand toward its target.
+
+        Each brain draws its noise from its own generator, so a brain's reaches do not depend
+        on the other brains of the batch: `seed` is an int (every brain gets the noise of that
+        seed), one generator (shared, brain after brain) or one generator per brain.
+        `reaches` ([P], default R each) counts each brain's real reaches, the first ones of its
+        row; only those draw noise, the padding after them runs noiseless.
         """
         with torch.no_grad():
             return self._simulate(targets, duration, seed, assist_gain, record_rates, noise,
-                                  weights, differentiable=False)[0]
+                                  weights, differentiable=False, reaches=reaches)[0]
 
     def run_differentiable(
         self, targets: np.ndarray, duration: float = 1.0, seed: int | torch.Generator = 0
@@ -133,7 +168,7 @@ class ClosedLoop:
 
     # ------------------------------------------------------------------ internals
     def _simulate(self, targets, duration, seed, assist_gain, record_rates, noise, weights,
-                  differentiable):
+                  differentiable, reaches=None):
         targets = np.asarray(targets, dtype=float)
         w = self.cortex.weights() if weights is None else weights
         n_brains = w.rec.shape[0]
@@ -149,7 +184,10 @@ class ClosedLoop:
         steps = int(round(duration / self.dt))
         if steps < 1:
             raise ValueError(f"duration: must be at least one step ({self.dt} s), got {duration}")
-        gen = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(seed)
+        gens = _generators(seed, p)
+        counts = [r_per] * p if reaches is None else [int(c) for c in reaches]
+        if len(counts) != p or not all(0 <= c <= r_per for c in counts):
+            raise ValueError(f"reaches: expected {p} counts in 0..{r_per}, got {reaches!r}")
         cfg = self.cortex.config
         dev = w.rec.device
         n = w.rec.shape[1]
@@ -178,8 +216,8 @@ class ClosedLoop:
             rates_rec = torch.empty(b, steps, n, device=dev)
             noise_rec = torch.zeros(b, steps, n + n_out, device=dev)
         if noise:
-            eps = torch.randn(p, r_per, n + n_out, generator=gen).to(dev) * std
-            noises = self._ou_noise(gen, eps, decay, kick * std, steps, n,
+            eps = _draw(gens, counts, (p, r_per, n + n_out)).to(dev) * std
+            noises = self._ou_noise(gens, counts, eps, decay, kick * std, steps, n,
                                     noise_rec.view(p, r_per, steps, -1) if record_rates else None,
                                     as_numpy=fast)
         step = NumpyStep(w, r_per) if fast else None
@@ -237,7 +275,8 @@ class ClosedLoop:
         )
         return result, hand, vel, u_all
 
-    def _ou_noise(self, gen: torch.Generator, eps: torch.Tensor, decay: float,
+    def _ou_noise(self, gens: list[torch.Generator], counts: list[int], eps: torch.Tensor,
+                  decay: float,
                   scale: torch.Tensor, steps: int, n: int, record: torch.Tensor | None = None,
                   as_numpy: bool = False, block: int = 20):
         """Yields the Ornstein-Uhlenbeck noise of each step as (neurons [P, R, n], muscle
@@ -245,14 +284,16 @@ class ClosedLoop:
 
         A worker thread computes it a block of steps at a time, one block ahead, so drawing
         and the recursion overlap the cortex and arm steps; the generator is only ever used
-        in order, so the noise is the same as computing it on this thread. With `record`
+        in order, so the noise is the same as computing it on this thread. Brain i draws
+        `counts[i]` reaches' kicks from `gens[i]` (`_draw`). With `record`
         ([P, R, steps, n + n_out]) the worker also writes each step's noise there; with
         `as_numpy` (CPU only) the steps come as numpy arrays.
         """
         state = {"eps": eps, "t": 0}
 
         def compute(k):
-            kicks = torch.randn(k, *eps.shape, generator=gen).to(eps.device).mul_(scale)
+            kicks = _draw(gens, counts, (k, *eps.shape), axis=1).to(eps.device)
+            kicks.mul_(scale)
             out = torch.empty_like(kicks)
             prev = state["eps"]
             for i in range(k):
