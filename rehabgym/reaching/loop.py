@@ -87,12 +87,15 @@ def _draw(gens: list[torch.Generator], counts: list[int], shape: tuple[int, ...]
           axis: int = 0) -> torch.Tensor:
     """Standard normal numbers of `shape` whose dimension `axis` is the brain and the next
     one its reaches: brain i's first counts[i] reaches come from gens[i], the rest are zero."""
-    out = torch.zeros(shape)
-    lead, tail = shape[:axis], shape[axis + 2:]
+    lead, r, tail = shape[:axis], shape[axis + 1], shape[axis + 2:]
+    if len(gens) == 1 and counts[0] == r:
+        return torch.randn(shape, generator=gens[0])
+    out = torch.empty(shape)
     for i, (gen, c) in enumerate(zip(gens, counts)):
-        if c:
-            out.select(axis, i)[(slice(None),) * axis + (slice(0, c),)] = torch.randn(
-                *lead, c, *tail, generator=gen)
+        rows = out.select(axis, i)
+        rows[(slice(None),) * axis + (slice(0, c),)] = torch.randn(*lead, c, *tail,
+                                                                    generator=gen)
+        rows[(slice(None),) * axis + (slice(c, r),)] = 0.0
     return out
 
 
