@@ -144,6 +144,17 @@ def therapy_experiment(cfg: ValidateConfig, lesions: list[Lesion], progress,
 
 
 # ---------------------------------------------------------------- the table
+def _groups(lesions: list[Lesion], nat: dict) -> dict[str, np.ndarray]:
+    """Per-patient lesion measures and the groups rows 3 and 8 look at."""
+    radius = np.array([les.focal_radius for les in lesions])
+    cs = np.array([les.corticospinal_fraction for les in lesions])
+    impairment = 100.0 - nat["score"][0]
+    return {"radius": radius, "cs": cs, "impairment": impairment,
+            "fit": (impairment <= 60) & (cs < 0.25) & (impairment > 5),  # mild-moderate
+            "severe": (cs >= 0.35) & (impairment > 40),
+            "impaired": impairment > 10}
+
+
 def phenomena_rows(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: dict,
                    ther_all: dict) -> list[Row]:
     """Rows 1-9 from the natural history (`nat`), the therapy arms on moderate patients
@@ -151,9 +162,9 @@ def phenomena_rows(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: 
     rows: list[Row] = []
     s, days = nat["score"], cfg.days
     s0, sf = s[0], s[-1]
-    radius = np.array([les.focal_radius for les in lesions])
-    cs = np.array([les.corticospinal_fraction for les in lesions])
-    impairment = 100.0 - s0
+    g = _groups(lesions, nat)
+    radius, cs, impairment, fit, severe = (g[k] for k in ("radius", "cs", "impairment", "fit",
+                                                          "severe"))
     recovered = sf - s0
     frac = np.where(impairment > 5, recovered / np.maximum(impairment, 1e-9), np.nan)
 
@@ -182,8 +193,6 @@ def phenomena_rows(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: 
                      "late_rate": float(late_rate.mean())}))
 
     # 3 proportional recovery for mild-moderate; severe CST damage breaks it
-    fit = (impairment <= 60) & (cs < 0.25) & (impairment > 5)
-    severe = (cs >= 0.35) & (impairment > 40)
     slope = (float((impairment[fit] * recovered[fit]).sum() / (impairment[fit] ** 2).sum())
              if fit.sum() >= 3 else float("nan"))
     resid = recovered[fit] - slope * impairment[fit]
@@ -261,7 +270,7 @@ def phenomena_rows(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: 
 
     # 8 smoothness
     pk = nat["peaks"]
-    impaired = impairment > 10
+    impaired = g["impaired"]
     dpk = pk[-1] - pk[0]
     rows.append(Row(8, "smoothness",
                     f"speed peaks: healthy {nat['healthy_peaks']:.2f}, stroke day 0 "
@@ -303,33 +312,40 @@ def therapist_row(cfg: ValidateConfig) -> Row:
                {"means": means, "best_vs_worst": test})
 
 
-def _figures(nat: dict, ther: dict, cfg: ValidateConfig, out: Path) -> list[Path]:
-    import matplotlib
+def _figures(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: dict,
+             ther_all: dict, rows: list[Row], table: str, out: Path) -> list[Path]:
+    """One PNG per row (1-9) plus the overview, also logged to TensorBoard in `out` with the
+    table and each row's pass/fail (`phenomena/passed` at step = row number)."""
+    from torch.utils.tensorboard import SummaryWriter
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from rehabgym import phenomena_figures as pf
 
+    g = _groups(lesions, nat)
+    v = {r.number: r.values for r in rows}
+    early = (cfg.early_start, cfg.early_start + cfg.therapy_days)
+    late = (cfg.late_start, cfg.late_start + cfg.therapy_days)
+    figs = {
+        "row1_lesion_size": pf.row1(g["radius"], g["cs"], nat),
+        "row2_spontaneous_recovery": pf.row2(nat),
+        "row3_proportional_recovery": pf.row3(nat, v[3], g["fit"], g["severe"]),
+        "row4_early_vs_late": pf.row4(ther, early, late),
+        "row5_dose_response": pf.row5(v[5]),
+        "row6_specificity": pf.row6(v[6]),
+        "row7_use_it_or_lose_it": pf.row7(ther_all, early[1], cfg.patient.use_threshold),
+        "row8_smoothness": pf.row8(nat, g["impaired"]),
+        "row9_vicarious_compensation": pf.row9(g["radius"], nat),
+        "phenomena": pf.overview(nat, ther),
+    }
     paths = []
-    fig, ax = plt.subplots(1, 3, figsize=(13, 3.8))
-    s = nat["score"]
-    ax[0].plot(s, color="0.6", lw=0.8)
-    ax[0].plot(s.mean(1), color="k", lw=2)
-    ax[0].set(xlabel="days since stroke", ylabel="motor score", title="spontaneous recovery")
-    imp, rec = 100 - s[0], s[-1] - s[0]
-    ax[1].scatter(imp, rec)
-    ax[1].plot([0, 100], [0, 70], "r--", label="0.7 × impairment")
-    ax[1].set(xlabel="initial impairment", ylabel="recovery", title="proportional recovery")
-    ax[1].legend()
-    ts = ther["score"]
-    for i, name in enumerate(ther["arms"]):
-        ax[2].plot(ts[:, i].mean(1), label=name)
-    ax[2].set(xlabel="days since stroke", ylabel="motor score", title="therapy schedules")
-    ax[2].legend(fontsize=7)
-    fig.tight_layout()
-    p = out / "phenomena.png"
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    paths.append(p)
+    with SummaryWriter(str(out)) as w:
+        w.add_text("phenomena/table", table)
+        for r in rows:
+            w.add_scalar("phenomena/passed", float(r.passed), r.number)
+        for name, fig in figs.items():
+            path = out / f"{name}.png"
+            fig.savefig(path, dpi=110)
+            paths.append(path)
+            w.add_figure(f"phenomena/{name}", fig, 0, close=True)
     return paths
 
 
@@ -371,7 +387,7 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
             [{"row": r.number, "phenomenon": r.phenomenon, "passed": r.passed,
               "measured": r.measured, "values": r.values} for r in rows],
             indent=1, default=lambda v: None if isinstance(v, float) and math.isnan(v) else v))
-        _figures(nat, ther, cfg, out)
+        _figures(cfg, lesions, nat, ther, ther_all, rows, table, out)
     return rows
 
 

@@ -31,6 +31,10 @@ def test_quick_validate_writes_the_whole_table(tmp_path):
     table = (tmp_path / "phenomena.md").read_text()
     assert table.count("\n| ") == 10
     assert (tmp_path / "phenomena.png").stat().st_size > 10_000
+    for n in range(1, 10):  # one figure per row, and all of them in TensorBoard
+        (fig,) = tmp_path.glob(f"row{n}_*.png")
+        assert fig.stat().st_size > 10_000
+    assert list(tmp_path.glob("events.out.tfevents.*"))
     assert (tmp_path / "config.yaml").is_file()
     # Lesions must cost function: the first row's size-deficit correlation is measured.
     assert math.isfinite(rows[0].values["rho_radius"])
