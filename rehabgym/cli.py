@@ -130,12 +130,19 @@ def _add_evaluate_healthy(sub: argparse._SubParsersAction) -> None:
 
 # ---------------------------------------------------------------- validate
 def _run_validate(args: argparse.Namespace) -> int:
+    from rehabgym.config import ConfigError, load_config
     from rehabgym.validate import ValidateConfig, validate
 
-    cfg = ValidateConfig.quick() if args.quick else ValidateConfig()
+    try:
+        cfg = load_config(ValidateConfig, args.config)
+    except (ConfigError, FileNotFoundError) as exc:
+        print(f"rehabgym validate: bad config: {exc}", file=sys.stderr)
+        return 2
+    cfg = ValidateConfig.quick(cfg) if args.quick else cfg
     if args.patients:
         cfg.n_patients = args.patients
-    cfg.seed = args.seed
+    if args.seed is not None:
+        cfg.seed = args.seed
     name = "validate" + ("-quick" if args.quick else "")
     name += f"-{args.ablate}" if args.ablate else ""
     out = Path(args.out) if args.out else _timestamped(f"runs/{name}")
@@ -148,9 +155,11 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
     from rehabgym.cortex.plasticity import RULES
 
     p = sub.add_parser("validate", help="run a virtual cohort; print the phenomena table")
+    p.add_argument("--config", help="YAML overriding ValidateConfig's defaults (patient, "
+                   "plasticity, cohort, experiments); a run's saved config.yaml works too")
     p.add_argument("--quick", action="store_true", help="small cohort, few days (tests)")
     p.add_argument("--patients", type=int, default=None, help="cohort size")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=None, help="cohort and noise seed (default 0)")
     p.add_argument("--ablate", choices=RULES, help="switch one plasticity rule off")
     p.add_argument("--out", help="output folder (default: runs/validate/<timestamp>/)")
     p.set_defaults(func=_run_validate)

@@ -29,14 +29,16 @@ from rehabgym.cortex.lesion import CohortConfig, Lesion
 from rehabgym.cortex.network import Cortex, Weights
 from rehabgym.cortex.plasticity import (
     PlasticityConfig,
+    axonal_sprouting,
     corticospinal_sprouting,
     homeostatic_scaling,
+    lost_targets,
     prune,
     reward_update,
     sprout,
     window_gain,
 )
-from rehabgym.cortex.sheet import M1, PM
+from rehabgym.cortex.sheet import AREA_NAMES, M1, PM
 from rehabgym.reaching.loop import ClosedLoop, ReachResult
 
 N_DIRECTIONS = 8
@@ -120,7 +122,7 @@ class PatientConfig:
     daily_life_reps: int = 40  # spontaneous reaches per day at full use
     use_threshold: float = 40.0  # score at which half of full daily use happens
     use_width: float = 10.0
-    disuse_decay: float = 0.01  # daily weakening of output synapses at zero use
+    disuse_decay: float = 0.02  # daily weakening of output synapses at zero use
     nthread: int | None = None
 
     def __post_init__(self) -> None:
@@ -349,6 +351,14 @@ class PatientBatch:
             s["mag_out"] = corticospinal_sprouting(
                 s["mag_out"], s["corticospinal"], s["alive"], self.brains.reference_drive,
                 pc.cst_sprout_rate * gain, pc.max_weight)
+        if pc.structural and pc.axon_sprout_rate > 0:
+            b = self.brains
+            areas = [AREA_NAMES.index(a) for a in pc.axon_sprout_areas]
+            sprouting = torch.isin(b.area, torch.as_tensor(areas)).float()
+            lost = lost_targets(b.healthy_rec, s["alive"]) * sprouting[None]
+            s["mag_out"] = axonal_sprouting(
+                s["mag_out"], s["corticospinal"], s["alive"], lost, b.healthy_out,
+                pc.axon_sprout_rate * gain, pc.axon_sprout_bound, pc.max_weight)
 
     # ------------------------------------------------------------------ assessment
     def assess(self) -> list[Assessment]:

@@ -46,10 +46,11 @@ class ValidateConfig:
     patient: PatientConfig = field(default_factory=PatientConfig)
 
     @classmethod
-    def quick(cls) -> ValidateConfig:
-        """A small version (a few minutes) for tests and a first look."""
-        return cls(n_patients=8, days=20, therapy_patients=4, early_start=3, late_start=10,
-                   therapy_days=4, row10_patients=4, row10_days=3)
+    def quick(cls, base: ValidateConfig | None = None) -> ValidateConfig:
+        """A small version of `base` (default: the defaults), a few minutes, for tests and a
+        first look: fewer patients and days, the same patient and plasticity."""
+        return replace(base or cls(), n_patients=8, days=20, therapy_patients=4, early_start=3,
+                       late_start=10, therapy_days=4, row10_patients=4, row10_days=3)
 
 
 @dataclass
@@ -298,10 +299,13 @@ def phenomena_rows(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: 
 
 
 def therapist_row(cfg: ValidateConfig) -> Row:
-    """Row 10: scripted schedules on one held-out cohort (the environments' own runner)."""
+    """Row 10: scripted schedules on one held-out cohort (the environments' own runner),
+    with the validated patient (its plasticity included)."""
     from rehabgym.envs.schedules import schedule_comparison
+    from rehabgym.envs.therapy import TherapyEnvConfig
 
-    res = schedule_comparison("mixed", cfg.row10_patients, cfg.row10_days, verbose=False)
+    res = schedule_comparison("mixed", cfg.row10_patients, cfg.row10_days, verbose=False,
+                              config=TherapyEnvConfig(patient=cfg.patient))
     means = {r["schedule"]: r["mean"] for r in res["rows"]}
     test = res["best_vs_worst"]
     return Row(10, "the therapist matters",

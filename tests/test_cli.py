@@ -64,3 +64,21 @@ def test_bench_arm_runs(tmp_path: Path) -> None:
 def test_unknown_subcommand_fails(tmp_path: Path) -> None:
     res = _run("nope", cwd=tmp_path)
     assert res.returncode != 0 and "invalid choice" in res.stderr
+
+
+def test_validate_config_with_a_typo_is_named(tmp_path: Path) -> None:
+    (tmp_path / "v.yaml").write_text(yaml.safe_dump({"patient": {"disuse_decy": 0.1}}))
+    res = _run("validate", "--quick", "--config", "v.yaml", cwd=tmp_path)
+    assert res.returncode == 2 and "disuse_decy" in res.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_validate_reads_its_config(tmp_path: Path) -> None:
+    from rehabgym.config import load_config
+    from rehabgym.validate import ValidateConfig
+
+    (tmp_path / "v.yaml").write_text(yaml.safe_dump(
+        {"seed": 3, "patient": {"plasticity": {"axon_sprout_areas": ["M1", "PM"]}}}))
+    cfg = ValidateConfig.quick(load_config(ValidateConfig, tmp_path / "v.yaml"))
+    assert cfg.n_patients == 8 and cfg.seed == 3
+    assert cfg.patient.plasticity.axon_sprout_areas == ("M1", "PM")

@@ -172,6 +172,39 @@ def test_corticospinal_sprouting_grows_with_lost_drive_and_spares_the_dead():
     assert (growth[1, :, :5] == 1).all() and (growth[2, :, 9] == 1).all()  # dead / no fibre
 
 
+def test_axonal_sprouting_grows_neurons_that_lost_targets_up_to_their_bound():
+    from rehabgym.cortex.plasticity import axonal_sprouting, lost_targets
+
+    n = 4
+    healthy_rec = torch.zeros(n, n)
+    healthy_rec[0, 2] = healthy_rec[1, 2] = 1.0  # neuron 2 projects onto 0 and 1
+    healthy_rec[1, 3] = 1.0  # neuron 3 onto 1 only
+    alive = torch.ones(2, n)
+    alive[1, 0] = 0  # patient 1: neuron 0 dies, so neuron 2 lost half its targets
+    lost = lost_targets(healthy_rec, alive)
+    assert torch.allclose(lost[0], torch.zeros(n))
+    assert torch.allclose(lost[1], torch.tensor([0.0, 0.0, 0.5, 0.0]))
+    healthy_out = torch.full((6, n), 0.1)
+    cs = torch.ones(2, 6, n)
+    cs[1, :3, 2] = 0  # three of neuron 2's six fibres are cut
+    mag = healthy_out[None].repeat(2, 1, 1) * cs * alive[:, None, :]
+    new = mag
+    for _ in range(200):
+        new = axonal_sprouting(new, cs, alive, lost, healthy_out, torch.full((2,), 1.0),
+                               bound=2.0, max_weight=2.0)
+    assert torch.equal(new[0], mag[0])  # nothing lost, nothing grows
+    assert torch.equal(new[1, :, [1, 3]], mag[1, :, [1, 3]])
+    assert (new[1, :, 0] == 0).all() and (new[1, :3, 2] == 0).all()  # dead, cut: stay silent
+    # neuron 2 grows toward (1 + 2 x 0.5) x its healthy output over the surviving fibres
+    assert torch.allclose(new[1, 3:, 2], torch.full((3,), 0.2), rtol=1e-3)
+    assert (new[1, 3:, 2] <= 0.2 + 1e-6).all()
+
+
+def test_axonal_sprouting_areas_are_checked():
+    with pytest.raises(ValueError, match="axon_sprout_areas.*allowed"):
+        PlasticityConfig(axon_sprout_areas=("V1",))
+
+
 def test_each_patient_has_random_streams_of_its_own(tmp_path):
     lesions = sample_cohort(CohortConfig(), 3, 0)
     batch = PatientBatch(lesions, fast_config(), seed=10)

@@ -43,6 +43,10 @@ class Brains:
         p = len(lesions)
         with torch.no_grad():
             #: healthy total cortical drive onto each muscle [6]
+            #: healthy recurrent [N, N] and output [6, N] magnitudes (what lesions took away)
+            self.healthy_rec = (healthy.w_rec.clamp(min=0) * healthy.connectivity).detach().clone()
+            self.healthy_out = (healthy.w_out.clamp(min=0) * healthy.output_gain[None, :]
+                                * healthy.corticospinal).detach().clone()
             self.reference_drive = (healthy.w_out.clamp(min=0) * healthy.output_gain[None, :]
                                     * healthy.corticospinal).sum(-1).detach().clone()
             base = {

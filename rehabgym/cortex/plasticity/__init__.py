@@ -4,17 +4,24 @@ Each rule can be switched off on its own (`PlasticityConfig`) for ablations:
 - `reward`: reward-modulated node perturbation (Fiete & Seung 2006; Legenstein et al. 2010);
 - `homeostasis`: slow synaptic scaling toward each neuron's healthy rate (Turrigiano);
 - `structural`: sprouting among survivors, strongest near the lesion, and pruning of weak
-  synapses (Butz & van Ooyen), and growth of surviving corticospinal terminals onto
-  muscles that lost their cortical drive;
+  synapses (Butz & van Ooyen); premotor neurons whose axons lost targets in the lesion grow
+  their corticospinal terminals, more the more they lost (Dancause 2005; Frost 2003); and,
+  off by default, growth of surviving terminals onto muscles that lost their cortical drive;
 - `window`: heightened plasticity after the stroke that decays over weeks (Murphy & Corbett).
 """
 
 from rehabgym.cortex.plasticity.config import RULES, PlasticityConfig
 from rehabgym.cortex.plasticity.homeostasis import homeostatic_scaling
 from rehabgym.cortex.plasticity.reward import reward_update
-from rehabgym.cortex.plasticity.structural import corticospinal_sprouting, prune, sprout
+from rehabgym.cortex.plasticity.structural import (
+    axonal_sprouting,
+    corticospinal_sprouting,
+    lost_targets,
+    prune,
+    sprout,
+)
 from rehabgym.cortex.plasticity.window import window_gain
 
-__all__ = ["RULES", "PlasticityConfig", "corticospinal_sprouting", "homeostatic_scaling", "prune",
-           "reward_update",
-           "sprout", "window_gain"]
+__all__ = ["RULES", "PlasticityConfig", "axonal_sprouting", "corticospinal_sprouting",
+           "homeostatic_scaling", "lost_targets", "prune", "reward_update", "sprout",
+           "window_gain"]

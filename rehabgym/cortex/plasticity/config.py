@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rehabgym.cortex.sheet import AREA_NAMES
+
 RULES = ("reward", "homeostasis", "structural", "window", "daily_life")
 
 
@@ -32,6 +34,10 @@ class PlasticityConfig:
     prune_probability: float = 0.2  # per weak synapse per day
     #: daily growth of corticospinal fibres per unit of lost drive (off by default: README)
     cst_sprout_rate: float = 0.0
+    #: daily growth of the output of neurons that lost targets (per unit lost), and its bound
+    axon_sprout_rate: float = 1.0
+    axon_sprout_bound: float = 4.0  # output grows up to (1 + bound * lost fraction) x healthy
+    axon_sprout_areas: tuple[str, ...] = ("PM",)  # whose neurons sprout (README: M1 too)
     # post-stroke window
     window_amplitude: float = 4.0  # gain = 1 + A exp(-day / tau)
     window_tau_days: float = 14.0
@@ -39,12 +45,15 @@ class PlasticityConfig:
     def __post_init__(self) -> None:
         for name in ("learning_rate", "output_learning_rate", "homeostasis_rate", "sprout_rate",
                      "peri_infarct_boost", "sprout_weight", "prune_threshold", "cst_sprout_rate",
-                     "window_amplitude"):
+                     "window_amplitude", "axon_sprout_rate", "axon_sprout_bound"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}: must be >= 0, got {getattr(self, name)}")
         for name in ("baseline_rate", "prune_probability", "homeostasis_max_step"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name}: must be in [0, 1], got {getattr(self, name)}")
+        bad = [a for a in self.axon_sprout_areas if a not in AREA_NAMES]
+        if bad:
+            raise ValueError(f"axon_sprout_areas: unknown {bad}; allowed: {list(AREA_NAMES)}")
         for name in ("max_weight", "window_tau_days", "peri_infarct_length"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name}: must be > 0, got {getattr(self, name)}")

@@ -65,3 +65,37 @@ def corticospinal_sprouting(
     loss = (1.0 - drive / reference.clamp(min=1e-9)[None]).clamp(min=0.0)
     grow = 1.0 + rate[:, None, None] * loss[:, :, None] * exists
     return (mag_out * grow).clamp(0.0, max_weight)
+
+
+def lost_targets(healthy_rec: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
+    """[P, N] fraction of each neuron's healthy outgoing recurrent weight that ended on
+    neurons now dead (healthy_rec: [N, N] post x pre magnitudes of the intact brain)."""
+    total = healthy_rec.sum(0).clamp(min=1e-9)
+    return ((1.0 - alive) @ healthy_rec) / total[None]
+
+
+def axonal_sprouting(
+    mag_out: torch.Tensor, corticospinal: torch.Tensor, alive: torch.Tensor,
+    lost: torch.Tensor, healthy_out: torch.Tensor, rate: torch.Tensor, bound: float,
+    max_weight: float,
+) -> torch.Tensor:
+    """Neurons that lost their targets grow their surviving corticospinal terminals.
+
+    A neuron whose axon lost a fraction L of its targets to the lesion has free axonal
+    resources; they go to the terminals it still has (Dancause et al. 2005: premotor axons
+    sprout after M1 lesions), so its output grows toward (1 + bound * L) times its healthy
+    output over the fibres that survive, at a daily factor 1 + rate * L * room, room = the
+    fraction of that target not reached yet. Neurons that lost nothing do not grow; cut
+    fibres and dead neurons stay silent. Bigger lesions near an area, more growth there
+    (Frost et al. 2003).
+
+    Args:
+        mag_out: [P, 6, N]; corticospinal: [P, 6, N] fibre mask; alive, lost: [P, N];
+        healthy_out: [6, N] healthy output magnitudes; rate: [P] per day.
+    """
+    exists = corticospinal * alive[:, None, :]
+    current = (mag_out * exists).sum(1)
+    target = (1.0 + bound * lost) * (healthy_out[None] * exists).sum(1)
+    room = (1.0 - current / target.clamp(min=1e-9)).clamp(min=0.0)
+    grow = 1.0 + rate[:, None] * lost * room
+    return (mag_out * grow[:, None, :]).clamp(0.0, max_weight)
