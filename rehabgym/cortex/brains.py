@@ -42,13 +42,12 @@ class Brains:
                                            dtype=torch.float32)
         p = len(lesions)
         with torch.no_grad():
-            #: healthy total cortical drive onto each muscle [6]
             #: healthy recurrent [N, N] and output [6, N] magnitudes (what lesions took away)
             self.healthy_rec = (healthy.w_rec.clamp(min=0) * healthy.connectivity).detach().clone()
             self.healthy_out = (healthy.w_out.clamp(min=0) * healthy.output_gain[None, :]
                                 * healthy.corticospinal).detach().clone()
-            self.reference_drive = (healthy.w_out.clamp(min=0) * healthy.output_gain[None, :]
-                                    * healthy.corticospinal).sum(-1).detach().clone()
+            #: healthy total cortical drive onto each muscle [6]
+            self.reference_drive = self.healthy_out.sum(-1)
             base = {
                 "mag_rec": healthy.w_rec.clamp(min=0), "connectivity": healthy.connectivity,
                 "w_in": healthy.w_in, "bias": healthy.b,
