@@ -1,26 +1,19 @@
 """Figures of the phenomena table: one per row (1-9) and an overview, from `validate`'s data.
 
 Each function takes the experiments' arrays (natural history `nat`, therapy arms `ther`, the
-whole cohort's early therapy `ther_all`) and returns a matplotlib figure; `row_figures` names
-them by row so `validate` can save them as PNG and log them to TensorBoard.
+whole cohort's early therapy `ther_all`) or the per-patient measures of `validate._groups`,
+and returns a matplotlib figure; `validate._figures` saves them as PNG and logs them to
+TensorBoard.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import matplotlib
 
-import numpy as np
-
-Figure = Any
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 
 def _curves(ax, s: np.ndarray, color: str = "k", label: str | None = None) -> None:
@@ -29,16 +22,13 @@ def _curves(ax, s: np.ndarray, color: str = "k", label: str | None = None) -> No
     ax.plot(s.mean(1), color=color, lw=2.2, label=label)
 
 
-def row1(radius: np.ndarray, cs: np.ndarray, nat: dict) -> Figure:
-    plt = _plt()
+def row1(radius: np.ndarray, cs: np.ndarray, frac: np.ndarray, nat: dict) -> Figure:
     s = nat["score"]
     fig, ax = plt.subplots(1, 2, figsize=(9, 3.6))
     sc = ax[0].scatter(radius, s[0], c=cs, cmap="viridis", vmin=0, vmax=max(cs.max(), 1e-3))
     fig.colorbar(sc, ax=ax[0], label="corticospinal fibres cut")
     ax[0].set(xlabel="focal lesion radius (mm)", ylabel="day-0 motor score",
               title="1  lesion size → deficit")
-    imp = 100 - s[0]
-    frac = np.where(imp > 5, (s[-1] - s[0]) / np.maximum(imp, 1e-9), np.nan)
     ax[1].scatter(cs, frac)
     ax[1].set(xlabel="corticospinal fibres cut", ylabel="recovery fraction (day 0 → end)",
               title="CST damage → poor recovery")
@@ -47,7 +37,6 @@ def row1(radius: np.ndarray, cs: np.ndarray, nat: dict) -> Figure:
 
 
 def row2(nat: dict) -> Figure:
-    plt = _plt()
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     _curves(ax, nat["score"])
     ax.axhline(nat["healthy_score"], color="g", ls="--", label="healthy")
@@ -58,7 +47,6 @@ def row2(nat: dict) -> Figure:
 
 
 def row3(nat: dict, row_values: dict, fit: np.ndarray, severe: np.ndarray) -> Figure:
-    plt = _plt()
     s = nat["score"]
     imp, rec = 100 - s[0], s[-1] - s[0]
     fig, ax = plt.subplots(figsize=(5.5, 4))
@@ -83,7 +71,6 @@ def _arm(ther: dict, name: str) -> np.ndarray:
 
 
 def row4(ther: dict, early: tuple[int, int], late: tuple[int, int]) -> Figure:
-    plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 3.6))
     ctrl = _arm(ther, "control")
     for name, color in (("control", "k"), ("early", "C0"), ("late", "C1")):
@@ -98,7 +85,6 @@ def row4(ther: dict, early: tuple[int, int], late: tuple[int, int]) -> Figure:
 
 
 def row5(row_values: dict) -> Figure:
-    plt = _plt()
     fig, ax = plt.subplots(figsize=(5, 3.6))
     ax.plot(row_values["doses"], row_values["gains"], "o-")
     ax.set(xlabel="repetitions per day", ylabel="gain over control (points)",
@@ -108,7 +94,6 @@ def row5(row_values: dict) -> Figure:
 
 
 def row6(row_values: dict) -> Figure:
-    plt = _plt()
     by = row_values["by_angle"]
     fig, ax = plt.subplots(figsize=(5, 3.6))
     ax.bar([str(a) + "°" for a in by], list(by.values()))
@@ -120,7 +105,6 @@ def row6(row_values: dict) -> Figure:
 
 
 def row7(ther_all: dict, end_day: int, threshold: float) -> Figure:
-    plt = _plt()
     s = ther_all["score"][:, 0]
     above = s[end_day] >= threshold
     fig, ax = plt.subplots(figsize=(6, 3.6))
@@ -138,7 +122,6 @@ def row7(ther_all: dict, end_day: int, threshold: float) -> Figure:
 
 
 def row8(nat: dict, impaired: np.ndarray) -> Figure:
-    plt = _plt()
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     _curves(ax, nat["peaks"][:, impaired], label="impaired patients")
     ax.axhline(nat["healthy_peaks"], color="g", ls="--", label="healthy")
@@ -148,12 +131,9 @@ def row8(nat: dict, impaired: np.ndarray) -> Figure:
     return fig
 
 
-def row9(radius: np.ndarray, nat: dict) -> Figure:
-    plt = _plt()
-    pm = nat["output_pm"]
-    growth = 100 * (pm[-1] / np.maximum(pm[0], 1e-9) - 1)
+def row9(radius: np.ndarray, growth: np.ndarray) -> Figure:
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    ax.scatter(radius, growth)
+    ax.scatter(radius, 100 * growth)
     ax.axhspan(7, 54, color="g", alpha=0.12, label="Frost 2003: +7–54 %")
     ax.axhline(0, color="k", lw=0.8)
     ax.set(xlabel="focal lesion radius (mm)", ylabel="premotor output growth (%)",
@@ -165,7 +145,6 @@ def row9(radius: np.ndarray, nat: dict) -> Figure:
 
 def overview(nat: dict, ther: dict) -> Figure:
     """Three panels for the README: recovery curves, proportional recovery, schedules."""
-    plt = _plt()
     fig, ax = plt.subplots(1, 3, figsize=(13, 3.8))
     s = nat["score"]
     _curves(ax[0], s)

@@ -146,11 +146,16 @@ def therapy_experiment(cfg: ValidateConfig, lesions: list[Lesion], progress,
 
 # ---------------------------------------------------------------- the table
 def _groups(lesions: list[Lesion], nat: dict) -> dict[str, np.ndarray]:
-    """Per-patient lesion measures and the groups rows 3 and 8 look at."""
+    """Per-patient lesion measures, recovery fraction, PM output growth, and the groups rows 3
+    and 8 look at."""
     radius = np.array([les.focal_radius for les in lesions])
     cs = np.array([les.corticospinal_fraction for les in lesions])
-    impairment = 100.0 - nat["score"][0]
+    s, pm = nat["score"], nat["output_pm"]
+    impairment = 100.0 - s[0]
     return {"radius": radius, "cs": cs, "impairment": impairment,
+            "recovery_fraction": np.where(impairment > 5, (s[-1] - s[0])
+                                          / np.maximum(impairment, 1e-9), np.nan),
+            "pm_growth": pm[-1] / np.maximum(pm[0], 1e-9) - 1.0,
             "fit": (impairment <= 60) & (cs < 0.25) & (impairment > 5),  # mild-moderate
             "severe": (cs >= 0.35) & (impairment > 40),
             "impaired": impairment > 10}
@@ -167,7 +172,7 @@ def phenomena_rows(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: 
     radius, cs, impairment, fit, severe = (g[k] for k in ("radius", "cs", "impairment", "fit",
                                                           "severe"))
     recovered = sf - s0
-    frac = np.where(impairment > 5, recovered / np.maximum(impairment, 1e-9), np.nan)
+    frac = g["recovery_fraction"]
 
     # 1 lesion size -> deficit; corticospinal damage worst
     r_rad, r_cs = spearman(radius, s0), spearman(cs, s0)
@@ -284,8 +289,7 @@ def phenomena_rows(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: 
                      "change": float(dpk[impaired].mean())}))
 
     # 9 vicarious compensation
-    pm = nat["output_pm"]
-    growth = pm[-1] / np.maximum(pm[0], 1e-9) - 1.0
+    growth = g["pm_growth"]
     rho9 = spearman(radius, growth)
     big = radius >= np.median(radius)
     rows.append(Row(9, "vicarious compensation",
@@ -329,7 +333,7 @@ def _figures(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: dict,
     early = (cfg.early_start, cfg.early_start + cfg.therapy_days)
     late = (cfg.late_start, cfg.late_start + cfg.therapy_days)
     figs = {
-        "row1_lesion_size": pf.row1(g["radius"], g["cs"], nat),
+        "row1_lesion_size": pf.row1(g["radius"], g["cs"], g["recovery_fraction"], nat),
         "row2_spontaneous_recovery": pf.row2(nat),
         "row3_proportional_recovery": pf.row3(nat, v[3], g["fit"], g["severe"]),
         "row4_early_vs_late": pf.row4(ther, early, late),
@@ -337,7 +341,7 @@ def _figures(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: dict,
         "row6_specificity": pf.row6(v[6]),
         "row7_use_it_or_lose_it": pf.row7(ther_all, early[1], cfg.patient.use_threshold),
         "row8_smoothness": pf.row8(nat, g["impaired"]),
-        "row9_vicarious_compensation": pf.row9(g["radius"], nat),
+        "row9_vicarious_compensation": pf.row9(g["radius"], g["pm_growth"]),
         "phenomena": pf.overview(nat, ther),
     }
     paths = []
