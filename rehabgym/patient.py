@@ -29,12 +29,15 @@ from rehabgym.cortex.lesion import CohortConfig, Lesion
 from rehabgym.cortex.network import Cortex, Weights
 from rehabgym.cortex.plasticity import (
     PlasticityConfig,
+    acute_depression,
     axonal_sprouting,
     corticospinal_sprouting,
     homeostatic_scaling,
     lost_targets,
     prune,
+    resolve,
     reward_update,
+    scale_outputs,
     sprout,
     window_gain,
 )
@@ -198,6 +201,7 @@ class PatientBatch:
         self._dirty = True
         self._target_rate = self._healthy_rates()
         self.brains.state["target_rate"][:] = torch.as_tensor(self._target_rate)
+        self._depress(slice(None))
         self.last: list[Assessment] = self.assess()
         self.baseline[:] = np.stack([a.profile for a in self.last]) / 100.0
 
@@ -331,8 +335,23 @@ class PatientBatch:
             self._dirty = True
             self.assess()
 
+    def _depress(self, rows: slice) -> None:
+        """Day 0 of the patients in `rows`: the survivors' diaschisis (when the rule is on)."""
+        pc, s = self.config.plasticity, self.brains.state
+        if not pc.diaschisis or pc.diaschisis_depth == 0:
+            return
+        d = acute_depression(self.brains.healthy_rec, self.brains.excitatory, s["alive"][rows],
+                             pc.diaschisis_depth, pc.diaschisis_cap)
+        s["depression"][rows] = d
+        s["mag_rec"][rows], s["mag_out"][rows] = scale_outputs(
+            s["mag_rec"][rows], s["mag_out"][rows], 1.0 - d, pc.max_weight)
+
     def _daily_rules(self) -> None:
         pc, s = self.config.plasticity, self.brains.state
+        if pc.diaschisis:
+            s["depression"], lift = resolve(s["depression"], pc.diaschisis_tau_days)
+            s["mag_rec"], s["mag_out"] = scale_outputs(s["mag_rec"], s["mag_out"], lift,
+                                                       pc.max_weight)
         gain = torch.as_tensor(window_gain(self.day, pc), dtype=torch.float32)
         if pc.homeostasis:
             rate = torch.as_tensor(self._last_rates, dtype=torch.float32)
@@ -430,6 +449,7 @@ class PatientBatch:
             raise ValueError(f"index: allowed 0..{self.n_patients - 1}, got {index}")
         self.brains.replace(index, lesion)
         self.brains.state["target_rate"][index] = torch.as_tensor(self._target_rate)
+        self._depress(slice(index, index + 1))
         self.day[index], self.dose[index], self.fatigue[index], self.use[index] = 0, 0, 0.0, 1.0
         self._dirty = True
         if seed is not None:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from rehabgym.cortex.lesion import CohortConfig, Lesion, lesion_masks
-from rehabgym.cortex.plasticity import PlasticityConfig
+from rehabgym.cortex.plasticity import RULES, PlasticityConfig
 from rehabgym.patient import Patient, PatientBatch, PatientConfig, SessionPlan, sample_cohort
 
 FAST = dict(daily_life_reps=8, assessment_repeats=1, block_size=16)
@@ -79,9 +79,7 @@ def test_weights_finite_and_bounded_after_200_days():
 
 
 def test_no_plasticity_no_recovery():
-    off = dict(reward=False, homeostasis=False, structural=False, window=False,
-               daily_life=False)
-    p = Patient(LESION, fast_config(**off), seed=0)
+    p = Patient(LESION, fast_config(**{rule: False for rule in RULES}), seed=0)
     s0 = p.assess().score
     for _ in range(3):
         p.practice(SessionPlan(tuple(range(8)), 32))
@@ -198,6 +196,42 @@ def test_axonal_sprouting_grows_neurons_that_lost_targets_up_to_their_bound():
     # neuron 2 grows toward (1 + 2 x 0.5) x its healthy output over the surviving fibres
     assert torch.allclose(new[1, 3:, 2], torch.full((3,), 0.2), rtol=1e-3)
     assert (new[1, 3:, 2] <= 0.2 + 1e-6).all()
+
+
+def test_acute_depression_follows_lost_excitatory_input():
+    from rehabgym.cortex.plasticity import acute_depression
+
+    excitatory = torch.tensor([True, True, False, True])  # neuron 2 is inhibitory
+    healthy_rec = torch.zeros(4, 4)  # post x pre
+    healthy_rec[0, 1] = healthy_rec[0, 3] = 1.0  # neuron 0 hears 1 and 3
+    healthy_rec[1, 3] = 1.0  # neuron 1 hears 3 and inhibitory 2 (not drive)
+    healthy_rec[1, 2] = 5.0
+    alive = torch.tensor([[1.0, 1.0, 1.0, 0.0], [1.0, 1.0, 1.0, 1.0], [0.0, 1.0, 0.0, 0.0]])
+    d = acute_depression(healthy_rec, excitatory, alive, depth=1.5, cap=0.9)
+    # neuron 3 dead: neuron 0 lost half its drive (1.5 x 0.5), neuron 1 all of it (capped)
+    assert torch.allclose(d[0], torch.tensor([0.75, 0.9, 0.0, 0.0]))
+    assert torch.equal(d[1], torch.zeros(4))  # no lesion, no depression
+    assert torch.allclose(d[2], torch.tensor([0.0, 0.9, 0.0, 0.0]))  # the dead are just dead
+
+
+def test_diaschisis_lowers_day_0_and_resolves_to_the_undepressed_brain():
+    only = {rule: False for rule in RULES if rule != "diaschisis"}
+    cfg = fast_config(diaschisis_depth=4.0, diaschisis_tau_days=1.0, **only)
+    on = PatientBatch([LESION, LESION], cfg, seed=4)
+    off = PatientBatch([LESION], fast_config(**{rule: False for rule in RULES}), seed=4)
+    d0 = on.brains.state["depression"].clone()
+    assert d0.max() > 0.3 and (d0[:, on.brains.alive[0] == 0] == 0).all()
+    day0 = on.scores[0]
+    assert day0 < off.scores[0] - 5  # survivors near the infarct start depressed
+    on.rest(3)
+    assert torch.allclose(on.brains.state["depression"], d0 * np.exp(-3.0), atol=1e-6)
+    assert on.scores[0] > day0 + 5 and on.brains.dale_ok() and on.brains.dead_disconnected()
+    on.rest(27)  # e^-30: resolved; the weights are the lesioned brain's without diaschisis
+    for key in ("mag_rec", "mag_out"):
+        assert torch.allclose(on.brains.state[key][0], off.brains.state[key][0], atol=1e-5)
+    assert on.scores[0] == pytest.approx(off.scores[0], abs=1.0)
+    on.replace(1, LESION, seed=4)  # a new patient in a slot is depressed from day 0 again
+    assert torch.allclose(on.brains.state["depression"][1], d0[1])
 
 
 def test_axonal_sprouting_areas_are_checked():

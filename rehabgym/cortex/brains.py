@@ -17,7 +17,7 @@ from rehabgym.cortex.sheet import M1, PM
 
 #: tensors that make up a patient's brain state (saved, restored, replaced per patient)
 STATE_KEYS = ("mag_rec", "connectivity", "w_in", "bias", "mag_out", "corticospinal",
-              "out_bias", "alive", "distance_to_core", "target_rate")
+              "out_bias", "alive", "distance_to_core", "target_rate", "depression")
 
 
 class Brains:
@@ -56,6 +56,7 @@ class Brains:
                 "alive": healthy.alive,
                 "distance_to_core": torch.full((healthy.n,), float("inf")),
                 "target_rate": torch.zeros(healthy.n),
+                "depression": torch.zeros(healthy.n),  # diaschisis (set by the patient)
             }
             self.state = {k: v.detach().clone()[None].repeat(p, *([1] * v.dim()))
                           for k, v in base.items()}

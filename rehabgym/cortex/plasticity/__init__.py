@@ -7,10 +7,13 @@ Each rule can be switched off on its own (`PlasticityConfig`) for ablations:
   synapses (Butz & van Ooyen); premotor neurons whose axons lost targets in the lesion grow
   their corticospinal terminals, more the more they lost (Dancause 2005; Frost 2003); and,
   off by default, growth of surviving terminals onto muscles that lost their cortical drive;
-- `window`: heightened plasticity after the stroke that decays over weeks (Murphy & Corbett).
+- `window`: heightened plasticity after the stroke that decays over weeks (Murphy & Corbett);
+- `diaschisis`: survivors that lost input to the infarct start depressed and recover
+  spontaneously over weeks (Feeney & Baron 1986; Carrera & Tononi 2014).
 """
 
 from rehabgym.cortex.plasticity.config import RULES, PlasticityConfig
+from rehabgym.cortex.plasticity.diaschisis import acute_depression, resolve, scale_outputs
 from rehabgym.cortex.plasticity.homeostasis import homeostatic_scaling
 from rehabgym.cortex.plasticity.reward import reward_update
 from rehabgym.cortex.plasticity.structural import (
@@ -22,6 +25,6 @@ from rehabgym.cortex.plasticity.structural import (
 )
 from rehabgym.cortex.plasticity.window import window_gain
 
-__all__ = ["RULES", "PlasticityConfig", "axonal_sprouting", "corticospinal_sprouting",
-           "homeostatic_scaling", "lost_targets", "prune", "reward_update", "sprout",
-           "window_gain"]
+__all__ = ["RULES", "PlasticityConfig", "acute_depression", "axonal_sprouting",
+           "corticospinal_sprouting", "homeostatic_scaling", "lost_targets", "prune", "resolve",
+           "reward_update", "scale_outputs", "sprout", "window_gain"]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from rehabgym.cortex.sheet import AREA_NAMES
 
-RULES = ("reward", "homeostasis", "structural", "window", "daily_life")
+RULES = ("reward", "homeostasis", "structural", "window", "daily_life", "diaschisis")
 
 
 @dataclass
@@ -16,6 +16,7 @@ class PlasticityConfig:
     structural: bool = True
     window: bool = True
     daily_life: bool = True  # spontaneous use of the arm between sessions (see patient.py)
+    diaschisis: bool = True  # acute depression of survivors that lost input, resolving
 
     # reward-modulated node perturbation
     learning_rate: float = 0.0002  # recurrent synapses
@@ -41,11 +42,17 @@ class PlasticityConfig:
     # post-stroke window
     window_amplitude: float = 4.0  # gain = 1 + A exp(-day / tau)
     window_tau_days: float = 14.0
+    # diaschisis: day-0 depression = depth x lost excitatory input (at most cap), then
+    # exp(-day / tau)
+    diaschisis_depth: float = 2.0
+    diaschisis_cap: float = 0.8
+    diaschisis_tau_days: float = 5.0
 
     def __post_init__(self) -> None:
         for name in ("learning_rate", "output_learning_rate", "homeostasis_rate", "sprout_rate",
                      "peri_infarct_boost", "sprout_weight", "prune_threshold", "cst_sprout_rate",
-                     "window_amplitude", "axon_sprout_rate", "axon_sprout_bound"):
+                     "window_amplitude", "axon_sprout_rate", "axon_sprout_bound",
+                     "diaschisis_depth"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}: must be >= 0, got {getattr(self, name)}")
         for name in ("baseline_rate", "prune_probability", "homeostasis_max_step"):
@@ -54,7 +61,10 @@ class PlasticityConfig:
         bad = [a for a in self.axon_sprout_areas if a not in AREA_NAMES]
         if bad:
             raise ValueError(f"axon_sprout_areas: unknown {bad}; allowed: {list(AREA_NAMES)}")
-        for name in ("max_weight", "window_tau_days", "peri_infarct_length"):
+        if not 0 <= self.diaschisis_cap < 1:
+            raise ValueError(f"diaschisis_cap: must be in [0, 1), got {self.diaschisis_cap}")
+        for name in ("max_weight", "window_tau_days", "peri_infarct_length",
+                     "diaschisis_tau_days"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name}: must be > 0, got {getattr(self, name)}")
 
