@@ -202,7 +202,7 @@ def bench_patient(days: int = 3, reps: int = 60, verbose: bool = True) -> dict:
     number of its reaches follows the score, which plasticity changes.
     """
     from rehabgym.cortex.lesion import Lesion
-    from rehabgym.cortex.plasticity import PlasticityConfig
+    from rehabgym.cortex.plasticity import RULES, PlasticityConfig
     from rehabgym.patient import Patient, PatientConfig, SessionPlan
 
     lesion = Lesion(focal_center=(1.0, 1.0), focal_radius=0.45)
@@ -220,8 +220,7 @@ def bench_patient(days: int = 3, reps: int = 60, verbose: bool = True) -> dict:
 
     default = seconds_per_day(PlasticityConfig())
     plastic = seconds_per_day(PlasticityConfig(daily_life=False))
-    frozen = seconds_per_day(PlasticityConfig(reward=False, homeostasis=False, structural=False,
-                                              window=False, daily_life=False))
+    frozen = seconds_per_day(PlasticityConfig(**{rule: False for rule in RULES}))
     out = {"reps": reps, "seconds_per_day": default, "days_per_second": 1.0 / default,
            "plasticity_cost_ratio": plastic / frozen}
     if verbose:
