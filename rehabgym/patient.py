@@ -348,7 +348,7 @@ class PatientBatch:
 
     def _daily_rules(self) -> None:
         pc, s = self.config.plasticity, self.brains.state
-        if pc.diaschisis:
+        if pc.diaschisis and bool(s["depression"].any()):
             s["depression"], lift = resolve(s["depression"], pc.diaschisis_tau_days)
             s["mag_rec"], s["mag_out"] = scale_outputs(s["mag_rec"], s["mag_out"], lift,
                                                        pc.max_weight)

@@ -152,7 +152,8 @@ class Brains:
     def set_state(self, state: dict[str, torch.Tensor]) -> None:
         missing = set(STATE_KEYS) - set(state)
         if missing:
-            raise ValueError(f"brain state: missing keys {sorted(missing)}")
+            raise ValueError(f"brain state: missing keys {sorted(missing)} (saved by an older "
+                             "rehabgym?)")
         self.state = {k: state[k].clone() for k in STATE_KEYS}
 
 
