@@ -401,7 +401,11 @@ class PatientBatch:
         out = []
         for i in range(p):
             def per_dir(x, i=i):
-                return np.nanmean(np.asarray(x, float).reshape(p, k, d)[i], axis=0)
+                # mean over repeats of what exists: NaN where no repeat had it (no movement
+                # has no movement time), without numpy's warning for an all-NaN mean
+                x = np.asarray(x, float).reshape(p, k, d)[i]
+                n = np.isfinite(x).sum(0)
+                return np.where(n > 0, np.nansum(x, 0) / np.maximum(n, 1), np.nan)
             sl = slice(i * d * k, i * d * k + d)
             out.append(Assessment(
                 day=int(self.day[i]), score=float(score[i].mean()), profile=score[i].mean(0),
