@@ -16,6 +16,8 @@ import math
 
 import torch
 
+from rehabgym.cortex.plasticity.structural import lost_targets
+
 
 def acute_depression(healthy_rec: torch.Tensor, excitatory: torch.Tensor, alive: torch.Tensor,
                      depth: float, cap: float) -> torch.Tensor:
@@ -26,8 +28,9 @@ def acute_depression(healthy_rec: torch.Tensor, excitatory: torch.Tensor, alive:
         excitatory: [N] bool; only excitatory input counts as lost drive.
         alive: [P, N] 1 for survivors.
     """
+    # a neuron's lost input is its lost targets in the transposed (pre x post) wiring
     exc = healthy_rec * excitatory[None, :].to(healthy_rec.dtype)
-    lost = ((1.0 - alive) @ exc.T) / exc.sum(1).clamp(min=1e-9)[None]
+    lost = lost_targets(exc.T, alive)
     return (depth * lost).clamp(0.0, cap) * alive
 
 
