@@ -21,7 +21,8 @@ import numpy as np
 from rehabgym.config import save_config
 from rehabgym.cortex.lesion import CohortConfig, Lesion
 from rehabgym.cortex.plasticity import RULES, PlasticityConfig
-from rehabgym.patient import N_DIRECTIONS, PatientBatch, PatientConfig, SessionPlan
+from rehabgym.patient import (N_DIRECTIONS, PatientBatch, PatientConfig, SessionPlan,
+                              sample_cohort)
 from rehabgym.stats import mean_ci, paired_t_test
 
 
@@ -90,7 +91,8 @@ def _fmt_ci(x: np.ndarray, digits: int = 1) -> str:
 
 # ---------------------------------------------------------------- experiments
 def natural_history(cfg: ValidateConfig, lesions: list[Lesion], progress) -> dict:
-    """The cohort with no therapy: scores, kinematics and biomarkers every day."""
+    """The cohort with no therapy: scores, kinematics and biomarkers every day. Patient i is
+    lesion i with noise seed `cfg.seed + i`, in this and every other experiment."""
     batch = PatientBatch(lesions, cfg.patient, seed=cfg.seed)
     scores, peaks, pm = [], [], []
 
@@ -120,11 +122,17 @@ def _conditions(cfg: ValidateConfig) -> list[tuple[str, int, int, tuple[int, ...
 
 
 def therapy_experiment(cfg: ValidateConfig, lesions: list[Lesion], progress,
-                       arms: list | None = None) -> dict:
-    """The same patients under every schedule of `arms` (default `_conditions`), one batch."""
+                       arms: list | None = None, seeds: list[int] | None = None) -> dict:
+    """The same patients under every schedule of `arms` (default `_conditions`), one batch.
+
+    A patient keeps its noise seed (`seeds`, default `cfg.seed + i`) in every arm (common
+    random numbers): arms are identical until their schedules differ, so a difference
+    between arms is the effect of therapy, not of independent noise."""
     arms = _conditions(cfg) if arms is None else arms
     m = len(lesions)
-    batch = PatientBatch([les for _ in arms for les in lesions], cfg.patient, seed=cfg.seed + 1)
+    seeds = [cfg.seed + i for i in range(m)] if seeds is None else list(seeds)
+    batch = PatientBatch([les for _ in arms for les in lesions], cfg.patient,
+                         seed=[x for _ in arms for x in seeds])
     end = cfg.late_start + cfg.therapy_days
     scores, profiles = [], []
     for day in progress(range(end + 1), desc="therapy"):
@@ -370,13 +378,13 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
             raise ValueError(f"ablate: unknown rule {ablate!r}; allowed: {list(RULES)}")
         cfg = replace(cfg, patient=replace(cfg.patient,
                                            plasticity=cfg.patient.plasticity.without(ablate)))
-    rng = np.random.default_rng(cfg.seed)
-    lesions = [cfg.cohort.sample(rng) for _ in range(cfg.n_patients)]
+    lesions = sample_cohort(cfg.cohort, cfg.n_patients, cfg.seed)
     nat = natural_history(cfg, lesions, bar)
     imp = 100 - nat["score"][0]
     order = np.argsort(np.abs(imp - 45))  # the most moderate patients for the therapy arms
-    chosen = [lesions[i] for i in sorted(order[: cfg.therapy_patients])]
-    ther = therapy_experiment(cfg, chosen, bar)
+    chosen = sorted(order[: cfg.therapy_patients])
+    ther = therapy_experiment(cfg, [lesions[i] for i in chosen], bar,
+                              seeds=[cfg.seed + int(i) for i in chosen])
     early = [a for a in _conditions(cfg) if a[0] == "early"]
     ther_all = therapy_experiment(cfg, lesions, bar, arms=early)
     rows = phenomena_rows(cfg, lesions, nat, ther, ther_all)

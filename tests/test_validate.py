@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 import math
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 
-from rehabgym.validate import ValidateConfig, spearman, validate
+from rehabgym.patient import sample_cohort
+from rehabgym.validate import (ValidateConfig, natural_history, spearman, therapy_experiment,
+                               validate)
 
 
 def test_spearman_matches_known_cases():
@@ -38,3 +43,20 @@ def test_quick_validate_writes_the_whole_table(tmp_path):
     assert (tmp_path / "config.yaml").is_file()
     # Lesions must cost function: the first row's size-deficit correlation is measured.
     assert math.isfinite(rows[0].values["rho_radius"])
+
+
+def test_therapy_arms_share_each_patients_noise():
+    """Common random numbers: the control arm is the natural history of the same patients, and
+    an arm equals the control until its therapy starts (then it differs)."""
+    cfg = replace(ValidateConfig.quick(), n_patients=3, days=4, early_start=1, late_start=3,
+                  therapy_days=1)
+    lesions = sample_cohort(cfg.cohort, 3, cfg.seed)
+    nat = natural_history(cfg, lesions, lambda it, desc: it)
+    ther = therapy_experiment(cfg, lesions[1:], lambda it, desc: it, seeds=[cfg.seed + 1,
+                                                                             cfg.seed + 2])
+    arm = {name: ther["score"][:, i] for i, name in enumerate(ther["arms"])}
+    np.testing.assert_allclose(arm["control"], nat["score"][: len(arm["control"]), 1:],
+                               atol=0.01)  # batch size changes float rounding only
+    np.testing.assert_allclose(arm["late"][: cfg.late_start + 1],
+                               arm["control"][: cfg.late_start + 1], atol=1e-6)
+    assert np.abs(arm["late"][-1] - arm["control"][-1]).max() > 0.05
