@@ -6,7 +6,9 @@ with its uncertainty across patients, the expectation and its source, and pass/f
 
 - natural history: the cohort with no therapy (rows 1, 2, 3, 8, 9);
 - therapy: the same moderate patients under several schedules, side by side in one batch:
-  no therapy, uniform practice early / late, other doses early, one direction only (rows 4-7).
+  no therapy, uniform practice early / late, other doses early, one direction only (rows 4-6);
+- threshold: the whole cohort practises from `threshold_start`, then is followed without
+  therapy (row 7).
 """
 
 from __future__ import annotations
@@ -44,14 +46,27 @@ class ValidateConfig:
     trained_direction: int = 0
     row10_patients: int = 16  # held-out patients for the scripted-schedule comparison
     row10_days: int = 10
+    #: row 7: the whole cohort practises from this day for `therapy_days`, then is followed for
+    #: `followup_days` without therapy (default: the early start, as in Han et al. 2008)
+    threshold_start: int = 5
+    followup_days: int = 25
     patient: PatientConfig = field(default_factory=PatientConfig)
+
+    def __post_init__(self) -> None:
+        minimum = {"n_patients": 1, "days": 1, "therapy_patients": 1, "early_start": 0,
+                   "late_start": 0, "therapy_days": 1, "reps": 1, "row10_patients": 1,
+                   "row10_days": 1, "threshold_start": 0, "followup_days": 1}
+        for name, low in minimum.items():
+            if getattr(self, name) < low:
+                raise ValueError(f"{name}: must be >= {low}, got {getattr(self, name)}")
 
     @classmethod
     def quick(cls, base: ValidateConfig | None = None) -> ValidateConfig:
         """A small version of `base` (default: the defaults), a few minutes, for tests and a
         first look: fewer patients and days, the same patient and plasticity."""
         return replace(base or cls(), n_patients=8, days=20, therapy_patients=4, early_start=3,
-                       late_start=10, therapy_days=4, row10_patients=4, row10_days=3)
+                       late_start=10, therapy_days=4, row10_patients=4, row10_days=3,
+                       threshold_start=3, followup_days=7)
 
 
 @dataclass
@@ -122,8 +137,10 @@ def _conditions(cfg: ValidateConfig) -> list[tuple[str, int, int, tuple[int, ...
 
 
 def therapy_experiment(cfg: ValidateConfig, lesions: list[Lesion], progress,
-                       arms: list | None = None, seeds: list[int] | None = None) -> dict:
-    """The same patients under every schedule of `arms` (default `_conditions`), one batch.
+                       arms: list | None = None, seeds: list[int] | None = None,
+                       days: int | None = None) -> dict:
+    """The same patients under every schedule of `arms` (default `_conditions`), one batch,
+    for `days` days (default: until the late arm's therapy ends).
 
     A patient keeps its noise seed (`seeds`, default `cfg.seed + i`) in every arm (common
     random numbers): arms are identical until their schedules differ, so a difference
@@ -133,7 +150,7 @@ def therapy_experiment(cfg: ValidateConfig, lesions: list[Lesion], progress,
     seeds = [cfg.seed + i for i in range(m)] if seeds is None else list(seeds)
     batch = PatientBatch([les for _ in arms for les in lesions], cfg.patient,
                          seed=[x for _ in arms for x in seeds])
-    end = cfg.late_start + cfg.therapy_days
+    end = cfg.late_start + cfg.therapy_days if days is None else days
     scores, profiles = [], []
     for day in progress(range(end + 1), desc="therapy"):
         scores.append([a.score for a in batch.last])
@@ -172,7 +189,7 @@ def _groups(lesions: list[Lesion], nat: dict) -> dict[str, np.ndarray]:
 def phenomena_rows(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: dict,
                    ther_all: dict) -> list[Row]:
     """Rows 1-9 from the natural history (`nat`), the therapy arms on moderate patients
-    (`ther`) and the early therapy given to the whole cohort (`ther_all`)."""
+    (`ther`) and the row-7 therapy given to the whole cohort (`ther_all`)."""
     rows: list[Row] = []
     s, days = nat["score"], cfg.days
     s0, sf = s[0], s[-1]
@@ -265,16 +282,18 @@ def phenomena_rows(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: 
                     bool(by_dist[0] == max(by_dist.values()) and rho6 < 0),
                     {"by_angle": by_dist, "rho": rho6}))
 
-    # 7 use it or lose it: the whole cohort gets the early therapy, then none; the change
+    # 7 use it or lose it: the whole cohort gets the same therapy, then none; the change
     # after therapy ends is compared between those who end it above / below the threshold
     thr = cfg.patient.use_threshold
+    t_end = cfg.threshold_start + cfg.therapy_days
     ts7 = ther_all["score"][:, 0]
-    end_s, after = ts7[e_end], ts7[-1] - ts7[e_end]
+    end_s, after = ts7[t_end], ts7[t_end + cfg.followup_days] - ts7[t_end]
     above, below = end_s >= thr, end_s < thr
     up = float(after[above].mean()) if above.any() else float("nan")
     down = float(after[below].mean()) if below.any() else float("nan")
     rows.append(Row(7, "threshold / use it or lose it",
-                    f"change in the {len(ts7) - 1 - e_end} d after therapy ends: ended above "
+                    f"change in the {cfg.followup_days} d after therapy (days "
+                    f"{cfg.threshold_start}–{t_end}) ends: ended above "
                     f"{thr:.0f} pts {_fmt_ci(after[above])} (n={above.sum()}), below "
                     f"{_fmt_ci(after[below])} (n={below.sum()})",
                     "above a threshold function keeps improving; below it declines (Han 2008)",
@@ -347,7 +366,8 @@ def _figures(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: dict,
         "row4_early_vs_late": pf.row4(ther, early, late),
         "row5_dose_response": pf.row5(v[5]),
         "row6_specificity": pf.row6(v[6]),
-        "row7_use_it_or_lose_it": pf.row7(ther_all, early[1], cfg.patient.use_threshold),
+        "row7_use_it_or_lose_it": pf.row7(ther_all, cfg.threshold_start + cfg.therapy_days,
+                                          cfg.patient.use_threshold),
         "row8_smoothness": pf.row8(nat, g["impaired"]),
         "row9_vicarious_compensation": pf.row9(g["radius"], g["pm_growth"]),
         "phenomena": pf.overview(nat, ther),
@@ -385,8 +405,9 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
     chosen = sorted(order[: cfg.therapy_patients])
     ther = therapy_experiment(cfg, [lesions[i] for i in chosen], bar,
                               seeds=[cfg.seed + int(i) for i in chosen])
-    early = [a for a in _conditions(cfg) if a[0] == "early"]
-    ther_all = therapy_experiment(cfg, lesions, bar, arms=early)
+    row7_arm = [("threshold", cfg.threshold_start, cfg.reps, tuple(range(N_DIRECTIONS)))]
+    ther_all = therapy_experiment(cfg, lesions, bar, arms=row7_arm, days=cfg.threshold_start
+                                  + cfg.therapy_days + cfg.followup_days)
     rows = phenomena_rows(cfg, lesions, nat, ther, ther_all)
     if ablate is None:
         rows.append(therapist_row(cfg))

@@ -10,6 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from rehabgym.config import ConfigError, load_config
 from rehabgym.patient import sample_cohort
 from rehabgym.validate import (ValidateConfig, natural_history, spearman, therapy_experiment,
                                validate)
@@ -43,6 +44,19 @@ def test_quick_validate_writes_the_whole_table(tmp_path):
     assert (tmp_path / "config.yaml").is_file()
     # Lesions must cost function: the first row's size-deficit correlation is measured.
     assert math.isfinite(rows[0].values["rho_radius"])
+    # Row 7 follows the whole cohort after the therapy of its own design (quick: days 3-7).
+    assert "days 3–7" in rows[6].measured
+    assert rows[6].values["n_above"] + rows[6].values["n_below"] == 8
+
+
+@pytest.mark.parametrize("field, value", [("followup_days", 0), ("threshold_start", -1),
+                                          ("therapy_days", 0), ("n_patients", 0)])
+def test_impossible_experiment_names_the_field(tmp_path, field, value):
+    with pytest.raises(ValueError, match=field):
+        replace(ValidateConfig(), **{field: value})
+    (tmp_path / "v.yaml").write_text(f"{field}: {value}\n")
+    with pytest.raises(ConfigError, match=field):
+        load_config(ValidateConfig, tmp_path / "v.yaml")
 
 
 def test_therapy_arms_share_each_patients_noise():
