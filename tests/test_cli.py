@@ -82,3 +82,13 @@ def test_validate_reads_its_config(tmp_path: Path) -> None:
     cfg = ValidateConfig.quick(load_config(ValidateConfig, tmp_path / "v.yaml"))
     assert cfg.n_patients == 8 and cfg.seed == 3
     assert cfg.patient.plasticity.axon_sprout_areas == ("M1", "PM")
+
+
+def test_shipped_validate_configs_load() -> None:
+    from rehabgym.config import load_config
+    from rehabgym.validate import ValidateConfig
+
+    root = Path(__file__).resolve().parents[1] / "configs" / "validate"
+    cfg = load_config(ValidateConfig, root / "late_threshold.yaml")
+    assert (cfg.threshold_start, cfg.followup_days) == (30, 25)
+    assert cfg.early_start == ValidateConfig().early_start  # only row 7's design moves
