@@ -104,18 +104,18 @@ def row6(row_values: dict) -> Figure:
     return fig
 
 
-def row7(ther_all: dict, end_day: int, threshold: float) -> Figure:
+def row7(ther_all: dict, therapy: tuple[int, int], threshold: float) -> Figure:
     s = ther_all["score"][:, 0]
-    above = s[end_day] >= threshold
+    above = s[therapy[1]] >= threshold
     fig, ax = plt.subplots(figsize=(6, 3.6))
     if above.any():
         _curves(ax, s[:, above], "C2", f"ended therapy above {threshold:.0f} (n={above.sum()})")
     if (~above).any():
         _curves(ax, s[:, ~above], "C3", f"below (n={(~above).sum()})")
-    ax.axvline(end_day, color="k", ls=":", lw=1)
+    ax.axvspan(*therapy, color="0.5", alpha=0.12)
     ax.axhline(threshold, color="0.5", ls="--", lw=1)
     ax.set(xlabel="days since stroke", ylabel="motor score",
-           title="7  use it or lose it (therapy ends at the dotted line)")
+           title="7  use it or lose it (shaded: therapy)")
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig

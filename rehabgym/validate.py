@@ -23,8 +23,7 @@ import numpy as np
 from rehabgym.config import save_config
 from rehabgym.cortex.lesion import CohortConfig, Lesion
 from rehabgym.cortex.plasticity import RULES, PlasticityConfig
-from rehabgym.patient import (N_DIRECTIONS, PatientBatch, PatientConfig, SessionPlan,
-                              sample_cohort)
+from rehabgym.patient import N_DIRECTIONS, PatientBatch, PatientConfig, SessionPlan, sample_cohort
 from rehabgym.stats import mean_ci, paired_t_test
 
 
@@ -366,7 +365,8 @@ def _figures(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: dict,
         "row4_early_vs_late": pf.row4(ther, early, late),
         "row5_dose_response": pf.row5(v[5]),
         "row6_specificity": pf.row6(v[6]),
-        "row7_use_it_or_lose_it": pf.row7(ther_all, cfg.threshold_start + cfg.therapy_days,
+        "row7_use_it_or_lose_it": pf.row7(ther_all, (cfg.threshold_start, cfg.threshold_start
+                                                     + cfg.therapy_days),
                                           cfg.patient.use_threshold),
         "row8_smoothness": pf.row8(nat, g["impaired"]),
         "row9_vicarious_compensation": pf.row9(g["radius"], g["pm_growth"]),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-
 from dataclasses import replace
 
 import numpy as np
@@ -12,8 +11,13 @@ import pytest
 
 from rehabgym.config import ConfigError, load_config
 from rehabgym.patient import sample_cohort
-from rehabgym.validate import (ValidateConfig, natural_history, spearman, therapy_experiment,
-                               validate)
+from rehabgym.validate import (
+    ValidateConfig,
+    natural_history,
+    spearman,
+    therapy_experiment,
+    validate,
+)
 
 
 def test_spearman_matches_known_cases():
