@@ -358,6 +358,7 @@ def _figures(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: dict,
     v = {r.number: r.values for r in rows}
     early = (cfg.early_start, cfg.early_start + cfg.therapy_days)
     late = (cfg.late_start, cfg.late_start + cfg.therapy_days)
+    row7_days = (cfg.threshold_start, cfg.threshold_start + cfg.therapy_days)
     figs = {
         "row1_lesion_size": pf.row1(g["radius"], g["cs"], g["recovery_fraction"], nat),
         "row2_spontaneous_recovery": pf.row2(nat),
@@ -365,9 +366,7 @@ def _figures(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: dict,
         "row4_early_vs_late": pf.row4(ther, early, late),
         "row5_dose_response": pf.row5(v[5]),
         "row6_specificity": pf.row6(v[6]),
-        "row7_use_it_or_lose_it": pf.row7(ther_all, (cfg.threshold_start, cfg.threshold_start
-                                                     + cfg.therapy_days),
-                                          cfg.patient.use_threshold),
+        "row7_use_it_or_lose_it": pf.row7(ther_all, row7_days, cfg.patient.use_threshold),
         "row8_smoothness": pf.row8(nat, g["impaired"]),
         "row9_vicarious_compensation": pf.row9(g["radius"], g["pm_growth"]),
         "phenomena": pf.overview(nat, ther),
