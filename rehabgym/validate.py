@@ -26,6 +26,8 @@ from rehabgym.cortex.plasticity import RULES, PlasticityConfig
 from rehabgym.patient import N_DIRECTIONS, PatientBatch, PatientConfig, SessionPlan, sample_cohort
 from rehabgym.stats import mean_ci, paired_t_test
 
+ALL_DIRECTIONS = tuple(range(N_DIRECTIONS))
+
 
 @dataclass
 class ValidateConfig:
@@ -58,6 +60,11 @@ class ValidateConfig:
         for name, low in minimum.items():
             if getattr(self, name) < low:
                 raise ValueError(f"{name}: must be >= {low}, got {getattr(self, name)}")
+
+    @property
+    def threshold_therapy(self) -> tuple[int, int]:
+        """Row 7's therapy: first day and the day it has ended."""
+        return self.threshold_start, self.threshold_start + self.therapy_days
 
     @classmethod
     def quick(cls, base: ValidateConfig | None = None) -> ValidateConfig:
@@ -127,11 +134,11 @@ def natural_history(cfg: ValidateConfig, lesions: list[Lesion], progress) -> dic
 
 def _conditions(cfg: ValidateConfig) -> list[tuple[str, int, int, tuple[int, ...]]]:
     """(name, start day, reps per day, directions) of each therapy arm."""
-    all_dirs = tuple(range(N_DIRECTIONS))
-    arms = [("control", 0, 0, ()), ("early", cfg.early_start, cfg.reps, all_dirs),
-            ("late", cfg.late_start, cfg.reps, all_dirs),
+    arms = [("control", 0, 0, ()), ("early", cfg.early_start, cfg.reps, ALL_DIRECTIONS),
+            ("late", cfg.late_start, cfg.reps, ALL_DIRECTIONS),
             ("single", cfg.early_start, cfg.reps, (cfg.trained_direction,))]
-    arms += [(f"dose{d}", cfg.early_start, d, all_dirs) for d in cfg.doses if d != cfg.reps]
+    arms += [(f"dose{d}", cfg.early_start, d, ALL_DIRECTIONS)
+             for d in cfg.doses if d != cfg.reps]
     return arms
 
 
@@ -284,7 +291,7 @@ def phenomena_rows(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: 
     # 7 use it or lose it: the whole cohort gets the same therapy, then none; the change
     # after therapy ends is compared between those who end it above / below the threshold
     thr = cfg.patient.use_threshold
-    t_end = cfg.threshold_start + cfg.therapy_days
+    t_start, t_end = cfg.threshold_therapy
     ts7 = ther_all["score"][:, 0]
     end_s, after = ts7[t_end], ts7[t_end + cfg.followup_days] - ts7[t_end]
     above, below = end_s >= thr, end_s < thr
@@ -292,7 +299,7 @@ def phenomena_rows(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: 
     down = float(after[below].mean()) if below.any() else float("nan")
     rows.append(Row(7, "threshold / use it or lose it",
                     f"change in the {cfg.followup_days} d after therapy (days "
-                    f"{cfg.threshold_start}–{t_end}) ends: ended above "
+                    f"{t_start}–{t_end}) ends: ended above "
                     f"{thr:.0f} pts {_fmt_ci(after[above])} (n={above.sum()}), below "
                     f"{_fmt_ci(after[below])} (n={below.sum()})",
                     "above a threshold function keeps improving; below it declines (Han 2008)",
@@ -358,7 +365,6 @@ def _figures(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: dict,
     v = {r.number: r.values for r in rows}
     early = (cfg.early_start, cfg.early_start + cfg.therapy_days)
     late = (cfg.late_start, cfg.late_start + cfg.therapy_days)
-    row7_days = (cfg.threshold_start, cfg.threshold_start + cfg.therapy_days)
     figs = {
         "row1_lesion_size": pf.row1(g["radius"], g["cs"], g["recovery_fraction"], nat),
         "row2_spontaneous_recovery": pf.row2(nat),
@@ -366,7 +372,8 @@ def _figures(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: dict,
         "row4_early_vs_late": pf.row4(ther, early, late),
         "row5_dose_response": pf.row5(v[5]),
         "row6_specificity": pf.row6(v[6]),
-        "row7_use_it_or_lose_it": pf.row7(ther_all, row7_days, cfg.patient.use_threshold),
+        "row7_use_it_or_lose_it": pf.row7(ther_all, cfg.threshold_therapy,
+                                          cfg.patient.use_threshold),
         "row8_smoothness": pf.row8(nat, g["impaired"]),
         "row9_vicarious_compensation": pf.row9(g["radius"], g["pm_growth"]),
         "phenomena": pf.overview(nat, ther),
@@ -404,9 +411,9 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
     chosen = sorted(order[: cfg.therapy_patients])
     ther = therapy_experiment(cfg, [lesions[i] for i in chosen], bar,
                               seeds=[cfg.seed + int(i) for i in chosen])
-    row7_arm = [("threshold", cfg.threshold_start, cfg.reps, tuple(range(N_DIRECTIONS)))]
-    ther_all = therapy_experiment(cfg, lesions, bar, arms=row7_arm, days=cfg.threshold_start
-                                  + cfg.therapy_days + cfg.followup_days)
+    row7_arm = [("threshold", cfg.threshold_start, cfg.reps, ALL_DIRECTIONS)]
+    ther_all = therapy_experiment(cfg, lesions, bar, arms=row7_arm,
+                                  days=cfg.threshold_therapy[1] + cfg.followup_days)
     rows = phenomena_rows(cfg, lesions, nat, ther, ther_all)
     if ablate is None:
         rows.append(therapist_row(cfg))
