@@ -157,7 +157,8 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="run a virtual cohort; print the phenomena table")
     p.add_argument("--config", help="YAML overriding ValidateConfig's defaults (patient, "
                    "plasticity, cohort, experiments); a run's saved config.yaml works too")
-    p.add_argument("--quick", action="store_true", help="small cohort, few days, its own short experiment timings (tests)")
+    p.add_argument("--quick", action="store_true",
+                   help="small cohort, few days, its own short experiment timings (tests)")
     p.add_argument("--patients", type=int, default=None, help="cohort size")
     p.add_argument("--seed", type=int, default=None, help="cohort and noise seed (default 0)")
     p.add_argument("--ablate", choices=RULES, help="switch one plasticity rule off")

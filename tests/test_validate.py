@@ -11,13 +11,8 @@ import pytest
 
 from rehabgym.config import ConfigError, load_config
 from rehabgym.patient import sample_cohort
-from rehabgym.validate import (
-    ValidateConfig,
-    natural_history,
-    spearman,
-    therapy_experiment,
-    validate,
-)
+from rehabgym.validate import (ValidateConfig, natural_history, spearman, therapy_experiment,
+                               validate)
 
 
 def test_spearman_matches_known_cases():
