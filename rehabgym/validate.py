@@ -4,7 +4,9 @@ Runs a virtual cohort through three batched experiments and prints the phenomena
 DESIGN.md (rows 1-9; row 10 belongs to the environments): for each row the measured effect
 with its uncertainty across patients, the expectation and its source, and pass/fail.
 
-- natural history: the cohort with no therapy (rows 1, 2, 3, 8, 9);
+- natural history: the cohort with no therapy (rows 1, 2, 3, 8, 9), and a second cohort of
+  mild-moderate patients pooled with it for row 3 (the main cohort, which has to span the
+  severe lesions of rows 7 and 9, holds only a few patients the rule is about);
 - therapy: the same moderate patients under several schedules, side by side in one batch:
   no therapy, uniform practice early / late, other doses early, one direction only (rows 4-6);
 - threshold: the whole cohort practises from `threshold_start`, then is followed without
@@ -27,6 +29,9 @@ from rehabgym.patient import N_DIRECTIONS, PatientBatch, PatientConfig, SessionP
 from rehabgym.stats import mean_ci, paired_t_test
 
 ALL_DIRECTIONS = tuple(range(N_DIRECTIONS))
+#: row 3's mild-moderate cohort draws its lesions and noise from `seed + MILD_SEED`, apart from
+#: the main cohort (patients `seed + i`) and the held-out patients of row 10 (1 000 000 + i)
+MILD_SEED = 500_000
 
 
 @dataclass
@@ -38,6 +43,11 @@ class ValidateConfig:
     days: int = 60  # natural history
     cohort: CohortConfig = field(default_factory=lambda: CohortConfig(
         focal_radius=(0.2, 0.7), corticospinal_fraction=(0.0, 0.5)))
+    #: row 3: patients of a mild-moderate cohort (small lesions, little corticospinal damage)
+    #: followed without therapy and pooled with the main cohort; 0 = the main cohort alone
+    mild_patients: int = 24
+    mild_cohort: CohortConfig = field(default_factory=lambda: CohortConfig(
+        focal_radius=(0.05, 0.5), corticospinal_fraction=(0.0, 0.2)))
     therapy_patients: int = 10  # moderate patients in the therapy experiment
     early_start: int = 5
     late_start: int = 30
@@ -54,9 +64,10 @@ class ValidateConfig:
     patient: PatientConfig = field(default_factory=PatientConfig)
 
     def __post_init__(self) -> None:
-        minimum = {"n_patients": 1, "days": 1, "therapy_patients": 1, "early_start": 0,
-                   "late_start": 0, "therapy_days": 1, "reps": 1, "row10_patients": 1,
-                   "row10_days": 1, "threshold_start": 0, "followup_days": 1}
+        minimum = {"n_patients": 1, "mild_patients": 0, "days": 1, "therapy_patients": 1,
+                   "early_start": 0, "late_start": 0, "therapy_days": 1, "reps": 1,
+                   "row10_patients": 1, "row10_days": 1, "threshold_start": 0,
+                   "followup_days": 1}
         for name, low in minimum.items():
             if getattr(self, name) < low:
                 raise ValueError(f"{name}: must be >= {low}, got {getattr(self, name)}")
@@ -70,9 +81,9 @@ class ValidateConfig:
     def quick(cls, base: ValidateConfig | None = None) -> ValidateConfig:
         """A small version of `base` (default: the defaults), a few minutes, for tests and a
         first look: fewer patients and days, the same patient and plasticity."""
-        return replace(base or cls(), n_patients=8, days=20, therapy_patients=4, early_start=3,
-                       late_start=10, therapy_days=4, row10_patients=4, row10_days=3,
-                       threshold_start=3, followup_days=7)
+        return replace(base or cls(), n_patients=8, mild_patients=8, days=20,
+                       therapy_patients=4, early_start=3, late_start=10, therapy_days=4,
+                       row10_patients=4, row10_days=3, threshold_start=3, followup_days=7)
 
 
 @dataclass
@@ -111,10 +122,13 @@ def _fmt_ci(x: np.ndarray, digits: int = 1) -> str:
 
 
 # ---------------------------------------------------------------- experiments
-def natural_history(cfg: ValidateConfig, lesions: list[Lesion], progress) -> dict:
+def natural_history(cfg: ValidateConfig, lesions: list[Lesion], progress,
+                    seed: int | None = None, desc: str = "natural history") -> dict:
     """The cohort with no therapy: scores, kinematics and biomarkers every day. Patient i is
-    lesion i with noise seed `cfg.seed + i`, in this and every other experiment."""
-    batch = PatientBatch(lesions, cfg.patient, seed=cfg.seed)
+    lesion i with noise seed `seed + i` (default `cfg.seed + i`, as in every other
+    experiment on the main cohort)."""
+    seed = cfg.seed if seed is None else seed
+    batch = PatientBatch(lesions, cfg.patient, seed=seed)
     scores, peaks, pm = [], [], []
 
     def record():
@@ -123,10 +137,10 @@ def natural_history(cfg: ValidateConfig, lesions: list[Lesion], progress) -> dic
         pm.append([b["output_pm"] for b in batch.biomarkers()])
 
     record()
-    for _ in progress(range(cfg.days), desc="natural history"):
+    for _ in progress(range(cfg.days), desc=desc):
         batch.rest(1)
         record()
-    healthy = PatientBatch([None], cfg.patient, seed=cfg.seed).last[0]
+    healthy = PatientBatch([None], cfg.patient, seed=seed).last[0]
     return {"score": np.array(scores), "peaks": np.array(peaks), "output_pm": np.array(pm),
             "healthy_score": healthy.score,
             "healthy_peaks": float(np.nanmean(healthy.n_speed_peaks))}
@@ -192,16 +206,25 @@ def _groups(lesions: list[Lesion], nat: dict) -> dict[str, np.ndarray]:
             "impaired": impairment > 10}
 
 
+def pooled(nat: dict, other: dict | None) -> dict:
+    """Two natural histories (same days) as one cohort: the main cohort's patients first."""
+    if other is None:
+        return nat
+    return {**nat, **{k: np.concatenate([nat[k], other[k]], axis=1)
+                      for k in ("score", "peaks", "output_pm")}}
+
+
 def phenomena_rows(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: dict,
-                   ther_all: dict) -> list[Row]:
+                   ther_all: dict, row3: tuple[list[Lesion], dict] | None = None) -> list[Row]:
     """Rows 1-9 from the natural history (`nat`), the therapy arms on moderate patients
-    (`ther`) and the row-7 therapy given to the whole cohort (`ther_all`)."""
+    (`ther`) and the row-7 therapy given to the whole cohort (`ther_all`); row 3 from
+    `row3` = (lesions, natural history) of the main cohort pooled with the mild-moderate one
+    (default: the main cohort alone)."""
     rows: list[Row] = []
     s, days = nat["score"], cfg.days
     s0, sf = s[0], s[-1]
     g = _groups(lesions, nat)
-    radius, cs, impairment, fit, severe = (g[k] for k in ("radius", "cs", "impairment", "fit",
-                                                          "severe"))
+    radius, cs = g["radius"], g["cs"]
     recovered = sf - s0
     frac = g["recovery_fraction"]
 
@@ -230,18 +253,25 @@ def phenomena_rows(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: 
                      "late_rate": float(late_rate.mean())}))
 
     # 3 proportional recovery for mild-moderate; severe CST damage breaks it
-    slope = (float((impairment[fit] * recovered[fit]).sum() / (impairment[fit] ** 2).sum())
+    les3, nat3 = row3 if row3 is not None else (lesions, nat)
+    g3 = _groups(les3, nat3)
+    impairment, fit, severe = g3["impairment"], g3["fit"], g3["severe"]
+    rec3 = nat3["score"][-1] - nat3["score"][0]
+    slope = (float((impairment[fit] * rec3[fit]).sum() / (impairment[fit] ** 2).sum())
              if fit.sum() >= 3 else float("nan"))
-    resid = recovered[fit] - slope * impairment[fit]
-    r2 = 1 - resid.var() / recovered[fit].var() if fit.sum() >= 3 else float("nan")
-    sev_frac = float(np.nanmean(frac[severe])) if severe.any() else float("nan")
+    resid = rec3[fit] - slope * impairment[fit]
+    r2 = 1 - resid.var() / rec3[fit].var() if fit.sum() >= 3 else float("nan")
+    sev_frac = float(np.nanmean(g3["recovery_fraction"][severe])) if severe.any() else float("nan")
+    n_main = int(fit[: len(lesions)].sum())
     rows.append(Row(3, "proportional recovery",
-                    f"slope {slope:.2f} (R²={r2:.2f}, n={fit.sum()}); severe-CST recovery "
+                    f"slope {slope:.2f} (R²={r2:.2f}, n={fit.sum()}: {n_main} of the cohort, "
+                    f"{fit.sum() - n_main} of the mild–moderate one); severe-CST recovery "
                     f"fraction {sev_frac:.2f} (n={severe.sum()})",
                     "≈ 0.7 × initial impairment for mild–moderate; severe CST damage below "
                     "(Prabhakaran 2008)",
                     bool(0.5 <= slope <= 0.9 and (not severe.any() or sev_frac < slope)),
-                    {"slope": slope, "r2": r2, "severe_fraction": sev_frac}))
+                    {"slope": slope, "r2": r2, "n": int(fit.sum()), "n_main": n_main,
+                     "severe_fraction": sev_frac}))
 
     # 4-7 from the therapy experiment
     arms, ts = ther["arms"], ther["score"]
@@ -354,21 +384,22 @@ def therapist_row(cfg: ValidateConfig) -> Row:
 
 
 def _figures(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: dict,
-             ther_all: dict, rows: list[Row], table: str, out: Path) -> list[Path]:
+             ther_all: dict, row3: tuple[list[Lesion], dict], rows: list[Row], table: str,
+             out: Path) -> list[Path]:
     """One PNG per row (1-9) plus the overview, also logged to TensorBoard in `out` with the
     table and each row's pass/fail (`phenomena/passed` at step = row number)."""
     from torch.utils.tensorboard import SummaryWriter
 
     from rehabgym import phenomena_figures as pf
 
-    g = _groups(lesions, nat)
+    g, g3 = _groups(lesions, nat), _groups(*row3)
     v = {r.number: r.values for r in rows}
     early = (cfg.early_start, cfg.early_start + cfg.therapy_days)
     late = (cfg.late_start, cfg.late_start + cfg.therapy_days)
     figs = {
         "row1_lesion_size": pf.row1(g["radius"], g["cs"], g["recovery_fraction"], nat),
         "row2_spontaneous_recovery": pf.row2(nat),
-        "row3_proportional_recovery": pf.row3(nat, v[3], g["fit"], g["severe"]),
+        "row3_proportional_recovery": pf.row3(row3[1], v[3], g3["fit"], g3["severe"]),
         "row4_early_vs_late": pf.row4(ther, early, late),
         "row5_dose_response": pf.row5(v[5]),
         "row6_specificity": pf.row6(v[6]),
@@ -376,7 +407,7 @@ def _figures(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: dict,
                                           cfg.patient.use_threshold),
         "row8_smoothness": pf.row8(nat, g["impaired"]),
         "row9_vicarious_compensation": pf.row9(g["radius"], g["pm_growth"]),
-        "phenomena": pf.overview(nat, ther),
+        "phenomena": pf.overview(nat, ther, row3[1]),
     }
     paths = []
     with SummaryWriter(str(out)) as w:
@@ -406,6 +437,10 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
                                            plasticity=cfg.patient.plasticity.without(ablate)))
     lesions = sample_cohort(cfg.cohort, cfg.n_patients, cfg.seed)
     nat = natural_history(cfg, lesions, bar)
+    mild = sample_cohort(cfg.mild_cohort, cfg.mild_patients, cfg.seed + MILD_SEED)
+    nat_mild = (natural_history(cfg, mild, bar, seed=cfg.seed + MILD_SEED,
+                                desc="mild–moderate cohort") if mild else None)
+    row3 = (lesions + mild, pooled(nat, nat_mild))
     imp = 100 - nat["score"][0]
     order = np.argsort(np.abs(imp - 45))  # the most moderate patients for the therapy arms
     chosen = sorted(order[: cfg.therapy_patients])
@@ -414,7 +449,7 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
     row7_arm = [("threshold", cfg.threshold_start, cfg.reps, ALL_DIRECTIONS)]
     ther_all = therapy_experiment(cfg, lesions, bar, arms=row7_arm,
                                   days=cfg.threshold_therapy[1] + cfg.followup_days)
-    rows = phenomena_rows(cfg, lesions, nat, ther, ther_all)
+    rows = phenomena_rows(cfg, lesions, nat, ther, ther_all, row3)
     if ablate is None:
         rows.append(therapist_row(cfg))
     header = ("| # | phenomenon | measured (mean ± 95 % CI across patients) | expected | result |\n"
@@ -430,7 +465,7 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
             [{"row": r.number, "phenomenon": r.phenomenon, "passed": r.passed,
               "measured": r.measured, "values": r.values} for r in rows],
             indent=1, default=lambda v: None if isinstance(v, float) and math.isnan(v) else v))
-        _figures(cfg, lesions, nat, ther, ther_all, rows, table, out)
+        _figures(cfg, lesions, nat, ther, ther_all, row3, rows, table, out)
     return rows
 
 

@@ -11,8 +11,13 @@ import pytest
 
 from rehabgym.config import ConfigError, load_config
 from rehabgym.patient import sample_cohort
-from rehabgym.validate import (ValidateConfig, natural_history, spearman, therapy_experiment,
-                               validate)
+from rehabgym.validate import (
+    ValidateConfig,
+    natural_history,
+    spearman,
+    therapy_experiment,
+    validate,
+)
 
 
 def test_spearman_matches_known_cases():
@@ -43,6 +48,9 @@ def test_quick_validate_writes_the_whole_table(tmp_path):
     assert (tmp_path / "config.yaml").is_file()
     # Lesions must cost function: the first row's size-deficit correlation is measured.
     assert math.isfinite(rows[0].values["rho_radius"])
+    # Row 3 pools the mild-moderate cohort with the main one: it adds patients to the fit.
+    assert rows[2].values["n"] > rows[2].values["n_main"]
+    assert f"{rows[2].values['n_main']} of the cohort" in rows[2].measured
     # Row 7 follows the whole cohort after the therapy of its own design (quick: days 3-7).
     assert "days 3–7" in rows[6].measured
     assert rows[6].values["n_above"] + rows[6].values["n_below"] == 8
