@@ -116,6 +116,11 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
+def _rounded(x: np.ndarray, digits: int = 3) -> list[float]:
+    """Per-patient values for phenomena.json."""
+    return [round(float(v), digits) for v in x]
+
+
 def _fmt_ci(x: np.ndarray, digits: int = 1) -> str:
     m, h = mean_ci(x)
     return f"{m:.{digits}f} ± {h:.{digits}f}"
@@ -271,7 +276,10 @@ def phenomena_rows(cfg: ValidateConfig, lesions: list[Lesion], nat: dict, ther: 
                     "(Prabhakaran 2008)",
                     bool(0.5 <= slope <= 0.9 and (not severe.any() or sev_frac < slope)),
                     {"slope": slope, "r2": r2, "n": int(fit.sum()), "n_main": n_main,
-                     "severe_fraction": sev_frac}))
+                     "severe_fraction": sev_frac,
+                     "patients": {"impairment": _rounded(impairment), "recovery": _rounded(rec3),
+                                  "corticospinal_cut": _rounded(g3["cs"]),
+                                  "fit": fit.tolist(), "severe": severe.tolist()}}))
 
     # 4-7 from the therapy experiment
     arms, ts = ther["arms"], ther["score"]

@@ -51,6 +51,9 @@ def test_quick_validate_writes_the_whole_table(tmp_path):
     # Row 3 pools the mild-moderate cohort with the main one: it adds patients to the fit.
     assert rows[2].values["n"] > rows[2].values["n_main"]
     assert f"{rows[2].values['n_main']} of the cohort" in rows[2].measured
+    row3 = saved[2]["values"]["patients"]  # per patient, to redo the fit from the json
+    assert len(row3["impairment"]) == len(row3["recovery"]) == 16
+    assert sum(row3["fit"]) == rows[2].values["n"]
     # Row 7 follows the whole cohort after the therapy of its own design (quick: days 3-7).
     assert "days 3–7" in rows[6].measured
     assert rows[6].values["n_above"] + rows[6].values["n_below"] == 8
