@@ -143,14 +143,14 @@ def row9(radius: np.ndarray, growth: np.ndarray) -> Figure:
     return fig
 
 
-def overview(nat: dict, ther: dict, nat3: dict | None = None) -> Figure:
+def overview(nat: dict, ther: dict, nat3: dict) -> Figure:
     """Three panels for the README: recovery curves, proportional recovery (on `nat3`, row
-    3's pooled cohorts, when given), schedules."""
+    3's pooled cohorts), schedules."""
     fig, ax = plt.subplots(1, 3, figsize=(13, 3.8))
     s = nat["score"]
     _curves(ax[0], s)
     ax[0].set(xlabel="days since stroke", ylabel="motor score", title="spontaneous recovery")
-    s3 = (nat if nat3 is None else nat3)["score"]
+    s3 = nat3["score"]
     ax[1].scatter(100 - s3[0], s3[-1] - s3[0])
     ax[1].plot([0, 100], [0, 70], "r--", label="0.7 × impairment")
     ax[1].set(xlabel="initial impairment", ylabel="recovery", title="proportional recovery")
