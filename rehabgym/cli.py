@@ -65,7 +65,7 @@ def _run_bench_cortex(args: argparse.Namespace) -> int:
 def _run_bench_patient(args: argparse.Namespace) -> int:
     from rehabgym.bench import bench_patient
 
-    bench_patient(days=args.days, reps=args.reps)
+    bench_patient(days=args.days, reps=args.reps, one_core=not args.all_cores)
     return 0
 
 
@@ -86,8 +86,10 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--batch", type=int, default=64)
     c.set_defaults(func=_run_bench_cortex)
     pt = which.add_parser("patient", help="therapy days per second; cost of plasticity")
-    pt.add_argument("--days", type=int, default=3)
+    pt.add_argument("--days", type=int, default=5, help="days timed per patient (default 5)")
     pt.add_argument("--reps", type=int, default=60)
+    pt.add_argument("--all-cores", action="store_true",
+                    help="run unpinned (default: pinned to one core, as the targets are stated)")
     pt.set_defaults(func=_run_bench_patient)
 
 

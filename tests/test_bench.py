@@ -1,0 +1,31 @@
+"""The benchmarks' own mechanics: the sides of a ratio take turns, pinning is undone."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from rehabgym.bench import _best_of_each, bench_patient
+
+
+def test_sides_take_turns_and_the_fastest_time_is_kept() -> None:
+    calls: list[str] = []
+    best = _best_of_each({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, 3)
+    assert calls == ["a", "b"] * 4  # one warm-up round, then three rounds taking turns
+    assert set(best) == {"a", "b"} and all(0 <= t < 1 for t in best.values())
+
+
+def test_bench_patient_reports_its_ratio_and_unpins() -> None:
+    before = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    out = bench_patient(days=1, reps=4, verbose=False)
+    assert out["one_core"] and out["seconds_per_day"] > 0
+    assert out["plasticity_cost_ratio"] == pytest.approx(
+        out["plastic_seconds_per_day"] / out["frozen_seconds_per_day"])
+    if before is not None:
+        assert os.sched_getaffinity(0) == before
+
+
+def test_bench_patient_rejects_a_bad_day_count() -> None:
+    with pytest.raises(ValueError, match="days"):
+        bench_patient(days=0, verbose=False)
