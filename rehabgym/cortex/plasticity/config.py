@@ -33,12 +33,12 @@ class PlasticityConfig:
     sprout_weight: float = 0.02  # magnitude of a new synapse
     prune_threshold: float = 0.005  # synapses weaker than this may be pruned
     prune_probability: float = 0.2  # per weak synapse per day
-    #: daily growth of corticospinal fibres per unit of lost drive (off by default: README)
+    #: daily growth of corticospinal fibres per unit of lost drive (off by default)
     cst_sprout_rate: float = 0.0
     #: daily growth of the output of neurons that lost targets (per unit lost), and its bound
     axon_sprout_rate: float = 1.0
     axon_sprout_bound: float = 4.0  # output grows up to (1 + bound * lost fraction) x healthy
-    axon_sprout_areas: tuple[str, ...] = ("PM",)  # whose neurons sprout (README: M1 too)
+    axon_sprout_areas: tuple[str, ...] = ("PM",)  # whose neurons sprout (docs/phenomena.md: M1 too)
     # post-stroke window
     window_amplitude: float = 4.0  # gain = 1 + A exp(-day / tau)
     window_tau_days: float = 14.0
