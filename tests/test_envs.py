@@ -177,7 +177,7 @@ def test_config_files_and_strict_keys(tmp_path):
         TherapyEnv(config={"horizon_dayz": 3})
     env = TherapyEnv(config="configs/env/tiny.yaml", horizon_days=5)
     assert env.config.horizon_days == 5 and env.config.repetition_levels == (2, 4)
-    with pytest.raises(ValueError, match="cohort"):
+    with pytest.raises(ValueError, match=r"^cohort: unknown preset 'mildd'; allowed: .*'mild'"):
         TherapyEnvConfig(cohort="mildd")
 
 

@@ -114,10 +114,7 @@ class TherapyEnvConfig:
         """The lesion distribution as a `CohortConfig` (a preset name resolved)."""
         if isinstance(self.cohort, CohortConfig):
             return self.cohort
-        try:
-            return CohortConfig.preset(self.cohort)
-        except (KeyError, ValueError) as exc:
-            raise ValueError(f"cohort: unknown preset {self.cohort!r} ({exc})") from exc
+        return CohortConfig.preset(self.cohort)  # an unknown name: the error names the allowed
 
     @property
     def dose_norm(self) -> float:
