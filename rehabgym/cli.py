@@ -17,6 +17,28 @@ def _timestamped(root: str) -> Path:
     return Path(root) / datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
+def _count(text: str) -> int:
+    """An argparse type: an integer >= 1 (patients, reaches, days), else a usage error."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    """An argparse type: a number > 0 (seconds), else a usage error."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
+    return value
+
+
 # ---------------------------------------------------------------- demo
 def _run_demo(args: argparse.Namespace) -> int:
     from rehabgym.config import save_config
@@ -35,7 +57,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="center-out reaches with a model-based controller (no network)")
     p.add_argument("--out", help="output folder (default: runs/demo/<timestamp>/)")
     p.add_argument("--seed", type=int, default=0, help="seed of the motor noise (default 0)")
-    p.add_argument("--batch", type=int, default=8, help="number of reaches (default 8)")
+    p.add_argument("--batch", type=_count, default=8, help="number of reaches (default 8)")
     p.add_argument("--no-render", action="store_true", help="skip the OpenGL arm pictures")
     p.set_defaults(func=_run_demo)
 
@@ -73,21 +95,21 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="speed benchmarks, as ratios against raw mujoco.rollout")
     which = p.add_subparsers(dest="bench", required=True)
     a = which.add_parser("arm", help="closed-loop Arm.step vs raw mujoco.rollout")
-    a.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64, 512])
-    a.add_argument("--seconds", type=float, default=1.0, help="simulated seconds per arm")
-    a.add_argument("--nthread", type=int, default=None, help="threads (default: all cores)")
+    a.add_argument("--batch-sizes", type=_count, nargs="+", default=[1, 64, 512])
+    a.add_argument("--seconds", type=_positive, default=1.0, help="simulated seconds per arm")
+    a.add_argument("--nthread", type=_count, default=None, help="threads (default: all cores)")
     a.set_defaults(func=_run_bench_arm)
     e = which.add_parser("env", help="native TherapyVectorEnv vs SyncVectorEnv, patient-days/s")
-    e.add_argument("--num-envs", type=int, default=16, help="patients (default 16)")
-    e.add_argument("--days", type=int, default=3, help="therapy days timed (default 3)")
+    e.add_argument("--num-envs", type=_count, default=16, help="patients (default 16)")
+    e.add_argument("--days", type=_count, default=3, help="therapy days timed (default 3)")
     e.add_argument("--config", default=None, help="environment YAML (default: the defaults)")
     e.set_defaults(func=_run_bench_env)
     c = which.add_parser("cortex", help="reaches with the cortex in the loop vs the arm alone")
-    c.add_argument("--batch", type=int, default=64)
+    c.add_argument("--batch", type=_count, default=64)
     c.set_defaults(func=_run_bench_cortex)
     pt = which.add_parser("patient", help="therapy days per second; cost of plasticity")
-    pt.add_argument("--days", type=int, default=5, help="days timed per patient (default 5)")
-    pt.add_argument("--reps", type=int, default=60)
+    pt.add_argument("--days", type=_count, default=5, help="days timed per patient (default 5)")
+    pt.add_argument("--reps", type=_count, default=60)
     pt.add_argument("--all-cores", action="store_true",
                     help="run unpinned (default: pinned to one core, as the targets are stated)")
     pt.set_defaults(func=_run_bench_patient)
@@ -161,7 +183,7 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
                    "plasticity, cohort, experiments); a run's saved config.yaml works too")
     p.add_argument("--quick", action="store_true",
                    help="small cohort, few days, its own short experiment timings (tests)")
-    p.add_argument("--patients", type=int, default=None, help="cohort size")
+    p.add_argument("--patients", type=_count, default=None, help="cohort size")
     p.add_argument("--seed", type=int, default=None, help="cohort and noise seed (default 0)")
     p.add_argument("--ablate", choices=RULES, help="switch one plasticity rule off")
     p.add_argument("--out", help="output folder (default: runs/validate/<timestamp>/)")
@@ -210,7 +232,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--therapist", nargs="+", required=True,
                    help="heuristic names or <algorithm>:<model.zip>; the first is tested "
                         "against the others and the baselines")
-    p.add_argument("--patients", type=int, default=20, help="held-out patients (default 20)")
+    p.add_argument("--patients", type=_count, default=20, help="held-out patients (default 20)")
     p.add_argument("--baselines", nargs="*", default=None,
                    help="heuristic baselines (default: all)")
     p.add_argument("--env-id", default="rehabgym/Therapy-v0")
@@ -243,7 +265,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args.argv = argv
-    return int(args.func(args) or 0)
+    from rehabgym.config import ConfigError
+
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:  # a bad name, value or file from the user: no traceback
+        print(f"rehabgym {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

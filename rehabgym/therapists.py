@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from rehabgym.config import ConfigError
 from rehabgym.envs.therapy import N_DIRECTIONS, REST, unflatten_action
 
 
@@ -282,10 +283,10 @@ def load_sb3_model(path: str | Path, algorithm: str = "ppo") -> Any:
     import stable_baselines3
 
     if algorithm not in ALGORITHMS:
-        raise ValueError(f"algorithm: {algorithm!r} is not one of {list(ALGORITHMS)}")
+        raise ConfigError(f"algorithm: {algorithm!r} is not one of {list(ALGORITHMS)}")
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"model file not found: {path}")
+        raise ConfigError(f"model file not found: {path}")
     return getattr(stable_baselines3, algorithm.upper()).load(path, device="cpu")
 
 
@@ -301,11 +302,11 @@ def heuristic_factory(spec: str) -> Callable[[spaces.Space, int | None], Therapi
     """A per-patient factory `(action_space, seed) -> Therapist` from a heuristic's spec: its
     name (`worst_first`) or its name with constructor arguments
     (`round_robin(distance=1, assistance=0, reps=3)`: the level indices, or e.g. `target=0.5`).
-    An unknown name or argument is a ValueError naming the allowed ones."""
+    An unknown name or argument is a ConfigError (a ValueError) naming the allowed ones."""
     match = re.fullmatch(r"\s*(\w+)\s*(?:\((.*)\))?\s*", spec)
     name = match.group(1) if match else spec
     if name not in HEURISTICS:
-        raise ValueError(
+        raise ConfigError(
             f"therapist: {spec!r} is not one of {sorted(HEURISTICS)} (optionally with arguments, "
             f"e.g. 'round_robin(assistance=0, reps=3)') or <algorithm>:<model.zip>")
     cls = HEURISTICS[name]
@@ -316,12 +317,12 @@ def heuristic_factory(spec: str) -> Callable[[spaces.Space, int | None], Therapi
     for item in filter(None, (a.strip() for a in (match.group(2) or "").split(","))):
         key, sep, value = (part.strip() for part in item.partition("="))
         if not sep or key not in allowed:
-            raise ValueError(f"therapist {spec!r}: {item!r} is not <argument>=<number>; "
+            raise ConfigError(f"therapist {spec!r}: {item!r} is not <argument>=<number>; "
                              f"allowed arguments of {name}: {allowed}")
         try:
             kwargs[key] = ast.literal_eval(value)
         except (ValueError, SyntaxError) as exc:
-            raise ValueError(f"therapist {spec!r}: {key}={value!r} is not a number") from exc
+            raise ConfigError(f"therapist {spec!r}: {key}={value!r} is not a number") from exc
 
     def factory(action_space: spaces.Space, seed: int | None = None) -> Therapist:
         return cls(action_space, seed=seed, **kwargs)

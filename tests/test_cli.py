@@ -92,3 +92,14 @@ def test_shipped_validate_configs_load() -> None:
     cfg = load_config(ValidateConfig, root / "late_threshold.yaml")
     assert (cfg.threshold_start, cfg.followup_days) == (30, 25)
     assert cfg.early_start == ValidateConfig().early_start  # only row 7's design moves
+
+
+def test_bad_input_is_one_line_naming_it_not_a_traceback(tmp_path: Path) -> None:
+    res = _run("evaluate", "--therapist", "nope", "--patients", "1", cwd=tmp_path)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "'nope' is not one of" in res.stderr and "worst_first" in res.stderr
+    res = _run("evaluate", "--therapist", "ppo:missing.zip", cwd=tmp_path)
+    assert res.returncode == 2 and "model file not found: missing.zip" in res.stderr
+    res = _run("bench", "patient", "--days", "0", cwd=tmp_path)
+    assert res.returncode == 2 and "--days: must be an integer >= 1" in res.stderr
+    assert not (tmp_path / "runs").exists()
