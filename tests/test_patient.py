@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rehabgym.cortex.lesion import CohortConfig, Lesion, lesion_masks
 from rehabgym.cortex.plasticity import RULES, PlasticityConfig
@@ -66,6 +68,35 @@ def test_invariants_hold_over_many_days():
         t = b.brains.state[key]
         assert torch.isfinite(t).all() and t.min() >= 0
         assert t.max() <= b.config.plasticity.max_weight
+
+
+ANY_LESION = st.builds(
+    Lesion, focal_center=st.tuples(st.floats(0.0, 3.0), st.floats(0.0, 2.0)),
+    focal_radius=st.floats(0.0, 0.9), penumbra_width=st.floats(0.0, 0.3),
+    diffuse_fraction=st.floats(0.0, 0.4), corticospinal_fraction=st.floats(0.0, 0.8),
+    seed=st.integers(0, 2**16))
+ANY_DAY = st.tuples(st.lists(st.integers(0, 7), min_size=1, max_size=8, unique=True),
+                    st.integers(0, 24), st.floats(0.02, 0.2), st.floats(0.0, 1.0),
+                    st.integers(0, 3))
+
+
+@settings(max_examples=12, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(lesion=ANY_LESION, days=st.lists(ANY_DAY, min_size=1, max_size=4))
+def test_invariants_hold_for_any_lesion_and_schedule(lesion, days):
+    """Dale's law, dead stays dead and unconnected, weights finite and in bounds: whatever the
+    lesion (anywhere on the sheet, any mix of kinds) and whatever is practised and rested."""
+    b = PatientBatch([lesion], fast_config(), seed=lesion.seed)
+    alive0 = b.brains.alive.clone()
+    for directions, reps, distance, assistance, rest in days:
+        b.practice([SessionPlan(tuple(directions), reps, distance, assistance)])
+        b.rest(rest)
+        assert b.brains.dale_ok() and b.brains.dead_disconnected()
+        assert torch.equal(b.brains.alive, alive0)
+        for key in ("mag_rec", "mag_out"):
+            t = b.brains.state[key]
+            assert torch.isfinite(t).all() and t.min() >= 0
+            assert t.max() <= b.config.plasticity.max_weight
 
 
 @pytest.mark.slow
