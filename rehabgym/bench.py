@@ -273,3 +273,30 @@ def bench_patient(days: int = 5, reps: int = 60, one_core: bool = True,
               f"{best['plastic']:.3f} s/day, off {best['frozen']:.3f} s/day -> plasticity "
               f"costs {out['plasticity_cost_ratio']:.2f}x (target <= 1.25x)")
     return out
+
+
+def bench_all(verbose: bool = True) -> list[dict]:
+    """Every benchmark at its defaults, one after the other, summarised as a table of ratios
+    against their targets (`rehabgym bench` with no subcommand). About a minute on 2 cores."""
+    arm = {r["batch"]: r for r in bench_arm(verbose=verbose)}
+    cortex = bench_cortex(verbose=verbose)
+    patient = bench_patient(verbose=verbose)
+    env = bench_env(verbose=verbose)
+    rows = [
+        {"benchmark": "arm: closed-loop Arm.step / raw mujoco.rollout speed, 64 arms",
+         "measured": f"{arm[64]['ratio']:.2f}", "target": "—"},
+        {"benchmark": "cortex: reaches with the cortex in the loop / the arm alone (time)",
+         "measured": f"{cortex['ratio_to_arm']:.2f}x", "target": "<= 2x"},
+        {"benchmark": "patient: one default therapy day on one core",
+         "measured": f"{patient['seconds_per_day']:.3f} s", "target": "<= 0.25 s"},
+        {"benchmark": "patient: plasticity on / off, same reaches (time)",
+         "measured": f"{patient['plasticity_cost_ratio']:.2f}x", "target": "<= 1.25x"},
+        {"benchmark": f"env: native vector env / SyncVectorEnv, {env['num_envs']} patients "
+                      "(days per second)",
+         "measured": f"{env['ratio']:.2f}x", "target": ">= 3x"},
+    ]
+    width = max(len(r["benchmark"]) for r in rows)
+    lines = [f"{'benchmark':<{width}}  {'measured':>9}  target"]
+    lines += [f"{r['benchmark']:<{width}}  {r['measured']:>9}  {r['target']}" for r in rows]
+    print("\n" + "\n".join(lines))
+    return rows

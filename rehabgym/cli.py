@@ -63,6 +63,13 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 
 
 # ---------------------------------------------------------------- bench
+def _run_bench_all(args: argparse.Namespace) -> int:
+    from rehabgym.bench import bench_all
+
+    bench_all()
+    return 0
+
+
 def _run_bench_arm(args: argparse.Namespace) -> int:
     from rehabgym.bench import bench_arm
 
@@ -92,8 +99,10 @@ def _run_bench_patient(args: argparse.Namespace) -> int:
 
 
 def _add_bench(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="speed benchmarks, as ratios against raw mujoco.rollout")
-    which = p.add_subparsers(dest="bench", required=True)
+    p = sub.add_parser("bench", help="speed benchmarks as ratios (no subcommand: all of them, "
+                       "then a summary against their targets)")
+    p.set_defaults(func=_run_bench_all)
+    which = p.add_subparsers(dest="bench")
     a = which.add_parser("arm", help="closed-loop Arm.step vs raw mujoco.rollout")
     a.add_argument("--batch-sizes", type=_count, nargs="+", default=[1, 64, 512])
     a.add_argument("--seconds", type=_positive, default=1.0, help="simulated seconds per arm")

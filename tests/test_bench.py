@@ -29,3 +29,21 @@ def test_bench_patient_reports_its_ratio_and_unpins() -> None:
 def test_bench_patient_rejects_a_bad_day_count() -> None:
     with pytest.raises(ValueError, match="days"):
         bench_patient(days=0, verbose=False)
+
+
+def test_bench_without_subcommand_runs_all_and_reports_each_against_its_target(
+        monkeypatch, capsys) -> None:
+    import rehabgym.bench as bench
+    from rehabgym.cli import build_parser
+
+    assert build_parser().parse_args(["bench"]).func.__name__ == "_run_bench_all"
+    monkeypatch.setattr(bench, "bench_arm", lambda verbose: [{"batch": 64, "ratio": 0.9}])
+    monkeypatch.setattr(bench, "bench_cortex", lambda verbose: {"ratio_to_arm": 1.8})
+    monkeypatch.setattr(bench, "bench_patient", lambda verbose: {
+        "seconds_per_day": 0.2, "plasticity_cost_ratio": 1.2})
+    monkeypatch.setattr(bench, "bench_env", lambda verbose: {"num_envs": 16, "ratio": 1.1})
+    rows = bench.bench_all(verbose=False)
+    measured = {r["target"]: r["measured"] for r in rows}
+    assert measured == {"—": "0.90", "<= 2x": "1.80x", "<= 0.25 s": "0.200 s",
+                        "<= 1.25x": "1.20x", ">= 3x": "1.10x"}
+    assert "1.20x" in capsys.readouterr().out
