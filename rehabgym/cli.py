@@ -17,26 +17,24 @@ def _timestamped(root: str) -> Path:
     return Path(root) / datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
-def _count(text: str) -> int:
-    """An argparse type: an integer >= 1 (patients, reaches, days), else a usage error."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return value
+def _checked(cast: Callable[[str], float], ok: Callable[[float], bool], what: str
+             ) -> Callable[[str], float]:
+    """An argparse type: `cast(text)` when it converts and passes `ok`, else a usage error
+    saying it must be `what`."""
+    def parse(text: str) -> float:
+        try:
+            value = cast(text)
+        except ValueError:
+            value = None
+        if value is None or not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _positive(text: str) -> float:
-    """An argparse type: a number > 0 (seconds), else a usage error."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
-    return value
+_count = _checked(int, lambda v: v >= 1, "an integer >= 1")  # patients, reaches, days
+_positive = _checked(float, lambda v: v > 0, "a number > 0")  # seconds
 
 
 # ---------------------------------------------------------------- demo
