@@ -42,6 +42,7 @@ from rehabgym.cortex.plasticity import (
     window_gain,
 )
 from rehabgym.cortex.sheet import AREA_NAMES, M1, PM
+from rehabgym.parallel import torch_threads
 from rehabgym.reaching.loop import ClosedLoop, ReachResult
 
 N_DIRECTIONS = 8
@@ -302,11 +303,14 @@ class PatientBatch:
         a = torch.as_tensor(adv, dtype=torch.float32)
         alive = s["alive"]
         mask = s["connectivity"] * alive[:, :, None] * alive[:, None, :]
-        s["mag_rec"] = reward_update(s["mag_rec"], self.brains.sign, mask, noise[..., :n], pre,
-                                     a, pc.learning_rate * gain_t, pc.max_weight)
         out_mask = s["corticospinal"] * alive[:, None, :]
-        s["mag_out"] = reward_update(s["mag_out"], None, out_mask, noise[..., n:], rates,
-                                     a, pc.output_learning_rate * gain_t, pc.max_weight)
+        # one product per patient: torch splits them over the loop's threads when there are
+        # several patients, which changes no number
+        with torch_threads(self.loop.threads if p > 1 else torch.get_num_threads()):
+            s["mag_rec"] = reward_update(s["mag_rec"], self.brains.sign, mask, noise[..., :n],
+                                         pre, a, pc.learning_rate * gain_t, pc.max_weight)
+            s["mag_out"] = reward_update(s["mag_out"], None, out_mask, noise[..., n:], rates,
+                                         a, pc.output_learning_rate * gain_t, pc.max_weight)
         full["mag_rec"][busy] = s["mag_rec"]
         full["mag_out"][busy] = s["mag_out"]
 

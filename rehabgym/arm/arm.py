@@ -48,6 +48,28 @@ class ArmState:
         return ArmState(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
 
 
+#: MuJoCo's warnings of a diverging simulation (it resets the data when it raises them)
+_INSTABILITY = (mujoco.mjtWarning.mjWARN_BADQPOS, mujoco.mjtWarning.mjWARN_BADQVEL,
+                mujoco.mjtWarning.mjWARN_BADQACC)
+
+
+class _ChunkViews:
+    """Per-arm views of one chunk's `MjData` arrays, made once: the stepping loop touches
+    them every control period, and asking `MjData` for an array builds a new view each time."""
+
+    def __init__(self, d: mujoco.MjData, n: int) -> None:
+        self.ctrl = d.ctrl.reshape(n, N_ACTUATORS)
+        self.qpos = d.qpos.reshape(n, 2)
+        self.qvel = d.qvel.reshape(n, 2)
+        self.act = d.act.reshape(n, N_MUSCLES)
+        self.force = d.actuator_force.reshape(n, N_ACTUATORS)[:, :N_MUSCLES]
+        self.instability = [d.warning[w] for w in _INSTABILITY]
+
+    def diverged(self) -> bool:
+        """True when MuJoCo found the state unstable (and reset the data) since the reset."""
+        return any(w.number for w in self.instability)
+
+
 @lru_cache(maxsize=32)
 def _chunk_model(cfg_key: tuple, n_arms: int) -> mujoco.MjModel:
     return build_model(ArmConfig(**dict(cfg_key)), n_arms)
@@ -144,19 +166,19 @@ class Arm:
             assist = self._assist_force(assist_target, assist_gain)
         else:
             assist = None
-        for (lo, hi), d in zip(self._slices, self._datas):
-            ctrl = d.ctrl.reshape(hi - lo, N_ACTUATORS)
-            ctrl[:, :N_MUSCLES] = u[lo:hi]
-            ctrl[:, N_MUSCLES:] = 0.0 if assist is None else assist[lo:hi]
+        ctrl = self._ctrl
+        ctrl[:, :N_MUSCLES] = u
+        ctrl[:, N_MUSCLES:] = 0.0 if assist is None else assist
+        for (lo, hi), view in zip(self._slices, self._views):
+            view.ctrl[...] = ctrl[lo:hi]
         if self._executor is not None:
             list(self._executor.map(self._step_chunks, self._groups))
         else:
             self._step_chunks(range(len(self._datas)))
         self._gather()
-        bad = mujoco.mjtWarning.mjWARN_BADQACC
-        if not np.all(np.isfinite(self._state)) or any(d.warning[bad].number for d in self._datas):
-            raise FloatingPointError("arm: physics diverged (non-finite or huge acceleration; "
-                                     "MuJoCo reset the data)")
+        if not np.all(np.isfinite(self._state)) or any(v.diverged() for v in self._views):
+            raise FloatingPointError("arm: physics diverged (non-finite or huge position, "
+                                     "velocity or acceleration; MuJoCo reset the data)")
         self._state[:, 0] += self.dt
         return self.observe() if observe else None
 
@@ -243,6 +265,8 @@ class Arm:
         self._slices = [(lo, min(b, lo + CHUNK)) for lo in range(0, b, CHUNK)]
         self._models = [_chunk_model(self._cfg_key, hi - lo) for lo, hi in self._slices]
         self._datas = [mujoco.MjData(m) for m in self._models]
+        self._views = [_ChunkViews(d, hi - lo) for (lo, hi), d in zip(self._slices, self._datas)]
+        self._ctrl = np.zeros((b, N_ACTUATORS))
         n = len(self._datas)
         self.close()
         # Threads pay off only with many chunks per thread: on 2 cores, stepping 4 chunks
@@ -257,12 +281,11 @@ class Arm:
 
     def _gather(self) -> None:
         s, f = self._state, self._force
-        for (lo, hi), d in zip(self._slices, self._datas):
-            n = hi - lo
-            s[lo:hi, 1:3] = d.qpos.reshape(n, 2)
-            s[lo:hi, 3:5] = d.qvel.reshape(n, 2)
-            s[lo:hi, 5:] = d.act.reshape(n, N_MUSCLES)
-            f[lo:hi] = -d.actuator_force.reshape(n, N_ACTUATORS)[:, :N_MUSCLES]
+        for (lo, hi), v in zip(self._slices, self._views):
+            s[lo:hi, 1:3] = v.qpos
+            s[lo:hi, 3:5] = v.qvel
+            s[lo:hi, 5:] = v.act
+            np.negative(v.force, out=f[lo:hi])
 
     def _check_excitations(self, excitations: np.ndarray) -> np.ndarray:
         u = np.asarray(excitations, dtype=float)

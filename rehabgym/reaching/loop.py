@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
@@ -21,11 +21,15 @@ import torch
 from rehabgym.arm import Arm, ArmConfig
 from rehabgym.arm.arm import N_STATE
 from rehabgym.cortex.network import Cortex, NumpyStep, Weights, network_step
+from rehabgym.parallel import one_blas_thread
 
 N_INPUTS = 8  # target (2), joint angles (2), joint velocities (2), seen hand position (2)
 POSITION_SCALE = 0.1  # m: positions enter the cortex in units of 10 cm
 VELOCITY_SCALE = 0.2  # joint velocities enter in units of 5 rad/s
 _NX = N_STATE - 1  # state the loop tracks per arm: qpos (2), qvel (2), act (6)
+#: reaches each thread must have before the brains of a batch are split over threads: below
+#: this, a thread's per-step Python work outweighs the arithmetic it would take off the others
+MIN_REACHES_PER_THREAD = 64
 
 
 @dataclass
@@ -42,6 +46,17 @@ class ReachResult:
     rates: np.ndarray | None = None  # [B, T, N] rates after each step, when recorded
     #: [B, T, N + 6] unit-variance noise of each step (neurons, then muscle drive)
     noise: np.ndarray | None = None
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[ReachResult], **given: np.ndarray) -> ReachResult:
+        """The reaches of `parts` (same `dt` and length) as one batch, in order; fields in
+        `given` are taken as they are (already the whole batch's)."""
+        def cat(name):
+            arrays = [getattr(r, name) for r in parts]
+            return None if arrays[0] is None else np.concatenate(arrays)
+
+        return cls(parts[0].dt, **{f.name: given[f.name] if f.name in given else cat(f.name)
+                                   for f in fields(cls)[1:]})
 
     def metrics(self, config=None):
         """Reach metrics (`rehabgym.reaching.metrics.ReachMetrics`) of this batch."""
@@ -106,7 +121,12 @@ class ClosedLoop:
         cortex: the network whose configuration (dynamics, delays, noise) the loop uses; its
             own weights drive the arms unless `run` is given the weights of a patient batch.
         arm_config: the arm's parameters.
-        nthread: threads of the batched arm.
+        nthread: threads of the simulation (default: the machine's cores, at most 8). A batch
+            of several brains with enough reaches is split by brain over that many threads,
+            each stepping its own brains and arms (numpy and MuJoCo release the GIL); a
+            smaller batch steps its arms on them instead (see `Arm`). Splitting changes no
+            number: a brain's reaches do not depend on the other brains of the batch. numpy's
+            BLAS stays on one thread, so the numbers do not depend on the machine either.
         torch_threads: torch's intra-op threads to set (None leaves torch's setting alone).
     """
 
@@ -120,15 +140,21 @@ class ClosedLoop:
         self.arm = Arm(arm_config, batch_size=1, nthread=nthread)
         self._fd_arm: Arm | None = None
         self._nthread = nthread
+        self._threads = max(1, nthread if nthread is not None else min(8, os.cpu_count() or 1))
+        self._parts: list[ClosedLoop] = []  # one loop per thread of a split batch
         self.start = self.arm.start_hand_position()
         self.start_q = np.radians(np.asarray(self.arm.config.start_posture, dtype=float))
         self.fd_eps = 1e-6
-        self._executor: ThreadPoolExecutor | None = None
-        self._executor_pid = 0
+        self._executors: dict[str, tuple[int, ThreadPoolExecutor]] = {}
 
     @property
     def dt(self) -> float:
         return self.arm.dt
+
+    @property
+    def threads(self) -> int:
+        """Threads the loop may use (`nthread`)."""
+        return self._threads
 
     # ------------------------------------------------------------------ public
     def run(
@@ -154,9 +180,16 @@ class ClosedLoop:
         `reaches` ([P], default R each) counts each brain's real reaches, the first ones of its
         row; only those draw noise, the padding after them runs noiseless.
         """
-        with torch.no_grad():
-            return self._simulate(targets, duration, seed, assist_gain, record_rates, noise,
-                                  weights, differentiable=False, reaches=reaches)[0]
+        # BLAS on one thread: a threaded product rounds differently, so a run's numbers would
+        # depend on the machine's cores; the loop's own threads use the cores instead.
+        with torch.no_grad(), one_blas_thread():
+            w = self.cortex.weights() if weights is None else weights
+            split = self._split(w, targets, seed, reaches)
+            if split is None:
+                return self._simulate(targets, duration, seed, assist_gain, record_rates,
+                                      noise, w, differentiable=False, reaches=reaches)[0]
+            return self._run_split(split, targets, duration, seed, assist_gain, record_rates,
+                                   noise, w, reaches)
 
     def run_differentiable(
         self, targets: np.ndarray, duration: float = 1.0, seed: int | torch.Generator = 0
@@ -170,8 +203,70 @@ class ClosedLoop:
                               differentiable=True)
 
     # ------------------------------------------------------------------ internals
+    def _split(self, w: Weights, targets: np.ndarray, seed, reaches) -> np.ndarray | None:
+        """Brain boundaries [k + 1] of the threads a batch is split over, or None (one thread).
+
+        Only a well-formed batch of several brains on the CPU, each with a noise generator of
+        its own, is split (a generator shared by brains is drawn brain after brain); anything
+        else runs unsplit, where a bad argument gets its error.
+        """
+        p = w.rec.shape[0]
+        shape = np.shape(targets)
+        if self._threads < 2 or p < 2 or w.rec.device.type != "cpu" or len(shape) != 3 \
+                or shape[0] != p:
+            return None
+        if reaches is not None and (len(reaches) != p
+                                    or not all(0 <= c <= shape[1] for c in reaches)):
+            return None
+        if not isinstance(seed, (int, np.integer)):
+            gens = list(seed) if not isinstance(seed, torch.Generator) else [seed]
+            if len({id(g) for g in gens}) != p:
+                return None
+        k = min(self._threads, p, p * shape[1] // MIN_REACHES_PER_THREAD)
+        return np.linspace(0, p, k + 1).round().astype(int) if k > 1 else None
+
+    def _run_split(self, bounds: np.ndarray, targets, duration, seed, assist_gain,
+                   record_rates, noise, w: Weights, reaches) -> ReachResult:
+        """`run` with brains bounds[j]:bounds[j + 1] simulated by thread j, results in order."""
+        targets = np.asarray(targets, dtype=float)
+        p, r_per = targets.shape[:2]
+        seeds = [seed] * p if isinstance(seed, (int, np.integer)) else list(seed)
+        gain = None if assist_gain is None else np.broadcast_to(
+            np.asarray(assist_gain, float), (p * r_per,)).reshape(p, r_per)
+        k = len(bounds) - 1
+        parts = self._part_loops(k)
+        record = None
+        if record_rates:  # one buffer the threads fill, instead of copying their parts into one
+            steps, n, n_out = max(0, int(round(duration / self.dt))), w.rec.shape[1], \
+                w.out.shape[1]
+            record = (torch.empty(p * r_per, steps, n),
+                      (torch.empty if noise else torch.zeros)(p * r_per, steps, n + n_out))
+
+        def part(j: int) -> ReachResult:
+            sl = slice(bounds[j], bounds[j + 1])
+            rows = slice(bounds[j] * r_per, bounds[j + 1] * r_per)
+            sub_seed = seed if isinstance(seed, (int, np.integer)) else seeds[sl]
+            return parts[j]._simulate(
+                targets[sl], duration, sub_seed, None if gain is None else gain[sl].ravel(),
+                record_rates, noise, Weights(*(t[sl] for t in w)), differentiable=False,
+                reaches=None if reaches is None else list(reaches)[sl],
+                record_into=None if record is None else tuple(x[rows] for x in record))[0]
+
+        results = list(self._pool("brains", self._threads).map(part, range(k)))
+        if record is None:
+            return ReachResult.concatenate(results)
+        return ReachResult.concatenate(results, rates=record[0].numpy(),
+                                       noise=record[1].numpy())
+
+    def _part_loops(self, k: int) -> list[ClosedLoop]:
+        """k loops on this loop's cortex, one per thread of a split batch (made once)."""
+        while len(self._parts) < k:
+            self._parts.append(ClosedLoop(self.cortex, self.arm.config, nthread=1,
+                                          torch_threads=None))
+        return self._parts[:k]
+
     def _simulate(self, targets, duration, seed, assist_gain, record_rates, noise, weights,
-                  differentiable, reaches=None):
+                  differentiable, reaches=None, record_into=None):
         targets = np.asarray(targets, dtype=float)
         w = self.cortex.weights() if weights is None else weights
         n_brains = w.rec.shape[0]
@@ -215,9 +310,12 @@ class ClosedLoop:
         # On the CPU without gradients the network steps in numpy (`NumpyStep`), which also
         # holds the input buffer; otherwise `network_step` runs on the weights' device.
         fast = not differentiable and dev.type == "cpu"
-        if record_rates:  # written in place step by step: no per-step copies to stack
+        if record_into is not None:  # [B, steps, n] and [B, steps, n + n_out] of a caller
+            rates_rec, noise_rec = record_into
+        elif record_rates:  # written in place step by step: no per-step copies to stack
             rates_rec = torch.empty(b, steps, n, device=dev)
-            noise_rec = torch.zeros(b, steps, n + n_out, device=dev)
+            # every entry is written when there is noise; zeros stand for none
+            noise_rec = (torch.empty if noise else torch.zeros)(b, steps, n + n_out, device=dev)
         if noise:
             eps = _draw(gens, counts, (p, r_per, n + n_out)).to(dev) * std
             noises = self._ou_noise(gens, counts, eps, decay, kick * std, steps, n,
@@ -309,7 +407,7 @@ class ClosedLoop:
             return tuple(x.numpy() for x in parts) if as_numpy else parts
 
         sizes = [min(block, steps - t) for t in range(0, steps, block)]
-        pool = self._pool()
+        pool = self._pool("noise", 1)
         pending = pool.submit(compute, sizes[0])
         for i in range(len(sizes)):
             neurons, drives = pending.result()
@@ -317,15 +415,17 @@ class ClosedLoop:
                 pending = pool.submit(compute, sizes[i + 1])
             yield from zip(neurons, drives)
 
-    def _pool(self) -> ThreadPoolExecutor:
-        """The worker thread (made again in a forked child, where threads do not survive)."""
-        if self._executor is None or self._executor_pid != os.getpid():
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="rehabgym-noise")
-            self._executor_pid = os.getpid()
-        return self._executor
+    def _pool(self, name: str, workers: int) -> ThreadPoolExecutor:
+        """The loop's worker threads called `name` (made again in a forked child, where
+        threads do not survive)."""
+        pid, pool = self._executors.get(name, (0, None))
+        if pool is None or pid != os.getpid():
+            pool = ThreadPoolExecutor(workers, thread_name_prefix=f"rehabgym-{name}")
+            self._executors[name] = (os.getpid(), pool)
+        return pool
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_executor": None}
+        return {**self.__dict__, "_executors": {}, "_parts": []}
 
     def _fill_inputs(self, inputs: np.ndarray, xp: np.ndarray, xv: np.ndarray) -> None:
         """Writes the delayed proprioception (xp) and vision (xv) into inputs[:, 2:]."""

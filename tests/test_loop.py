@@ -1,0 +1,71 @@
+"""The closed loop's batches: split over threads by brain, they give the same numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rehabgym.cortex.brains import Brains
+from rehabgym.cortex.lesion import Lesion
+from rehabgym.pretrain import load_checkpoint
+from rehabgym.reaching.loop import MIN_REACHES_PER_THREAD, ClosedLoop
+
+FIELDS = ("hand_position", "hand_velocity", "joint_angle", "excitation", "rates", "noise",
+          "target")
+
+
+@pytest.fixture(scope="module")
+def batch():
+    cortex, arm_cfg = load_checkpoint()
+    lesions = [None, Lesion(focal_center=(1.0, 1.0), focal_radius=0.5),
+               Lesion(diffuse_fraction=0.3), Lesion(corticospinal_fraction=0.4)]
+    w = Brains(cortex, lesions).weights()
+    r = MIN_REACHES_PER_THREAD // 2  # 4 brains of r reaches: two threads' worth
+    rng = np.random.default_rng(0)
+    loop = ClosedLoop(cortex, arm_cfg, nthread=1)
+    targets = loop.start + rng.uniform(-0.1, 0.1, (len(lesions), r, 2))
+    return cortex, arm_cfg, w, targets
+
+
+def _gens(n: int) -> list[torch.Generator]:
+    return [torch.Generator().manual_seed(10 + i) for i in range(n)]
+
+
+@pytest.mark.parametrize("seeded", ["per-brain", "int"])
+def test_split_over_threads_changes_no_number(batch, seeded):
+    cortex, arm_cfg, w, targets = batch
+    p, r = targets.shape[:2]
+    one, two = ClosedLoop(cortex, arm_cfg, nthread=1), ClosedLoop(cortex, arm_cfg, nthread=2)
+    assert two._split(w, targets, 0, None) is not None  # the batch really is split
+    gain = np.linspace(0.0, 80.0, p * r)
+    reaches = [r, r - 5, 3, r]
+    runs = []
+    for loop in (one, two):
+        seed = _gens(p) if seeded == "per-brain" else 3
+        runs.append(loop.run(targets, 0.2, seed=seed, assist_gain=gain, record_rates=True,
+                             weights=w, reaches=reaches))
+    for name in FIELDS:
+        assert np.array_equal(getattr(runs[0], name), getattr(runs[1], name)), name
+    assert runs[1].rates.shape == (p * r, 20, cortex.n)
+
+
+def test_a_generator_shared_by_brains_is_not_split(batch):
+    cortex, arm_cfg, w, targets = batch
+    two = ClosedLoop(cortex, arm_cfg, nthread=2)
+    shared = torch.Generator().manual_seed(5)
+    assert two._split(w, targets, [shared] * len(targets), None) is None
+    a = two.run(targets, 0.1, seed=torch.Generator().manual_seed(5), weights=w)
+    b = ClosedLoop(cortex, arm_cfg, nthread=1).run(targets, 0.1, seed=shared, weights=w)
+    assert np.array_equal(a.hand_position, b.hand_position)
+
+
+def test_bad_arguments_of_a_big_batch_name_themselves(batch):
+    cortex, arm_cfg, w, targets = batch
+    two = ClosedLoop(cortex, arm_cfg, nthread=2)
+    with pytest.raises(ValueError, match="reaches"):
+        two.run(targets, 0.1, weights=w, reaches=[1, 2, 3])
+    with pytest.raises(ValueError, match="seed"):
+        two.run(targets, 0.1, weights=w, seed=_gens(3))
+    with pytest.raises(ValueError, match="duration"):
+        two.run(targets, 0.0, weights=w, seed=_gens(4))
