@@ -1,7 +1,8 @@
 """`TherapyVectorEnv`: N patients in one `PatientBatch`, stepped together (Gymnasium 1.x).
 
 The native batched counterpart of `TherapyEnv`: one cortex batch and one arm batch simulate
-every patient's day at once, so a day of N patients costs far less than N days of one. Spaces,
+every patient's day at once, split by patient over the machine's cores (`ClosedLoop`), so a day
+of N patients costs less than N days of one (`rehabgym bench env` measures how much). Spaces,
 action decoding, observations and rewards are the single environment's own functions
 (`rehabgym.envs.therapy`), applied per slot of a `TherapyWard` of N.
 

@@ -142,6 +142,9 @@ class ClosedLoop:
         self._nthread = nthread
         self._threads = max(1, nthread if nthread is not None else min(8, os.cpu_count() or 1))
         self._parts: list[ClosedLoop] = []  # one loop per thread of a split batch
+        # noise drawn a block ahead on a worker thread; the loops of a split batch draw their
+        # own, since the split already keeps every core busy
+        self._noise_ahead = True
         self.start = self.arm.start_hand_position()
         self.start_q = np.radians(np.asarray(self.arm.config.start_posture, dtype=float))
         self.fd_eps = 1e-6
@@ -261,8 +264,9 @@ class ClosedLoop:
     def _part_loops(self, k: int) -> list[ClosedLoop]:
         """k loops on this loop's cortex, one per thread of a split batch (made once)."""
         while len(self._parts) < k:
-            self._parts.append(ClosedLoop(self.cortex, self.arm.config, nthread=1,
-                                          torch_threads=None))
+            part = ClosedLoop(self.cortex, self.arm.config, nthread=1, torch_threads=None)
+            part._noise_ahead = False
+            self._parts.append(part)
         return self._parts[:k]
 
     def _simulate(self, targets, duration, seed, assist_gain, record_rates, noise, weights,
@@ -407,6 +411,10 @@ class ClosedLoop:
             return tuple(x.numpy() for x in parts) if as_numpy else parts
 
         sizes = [min(block, steps - t) for t in range(0, steps, block)]
+        if not self._noise_ahead:
+            for k in sizes:
+                yield from zip(*compute(k))
+            return
         pool = self._pool("noise", 1)
         pending = pool.submit(compute, sizes[0])
         for i in range(len(sizes)):
