@@ -283,14 +283,18 @@ class PatientBatch:
                         adv[j, sel] = outcome[j, sel] - m
                     self.baseline[i, d] += pc.baseline_rate * (m - self.baseline[i, d])
             if pc.reward:
-                self._reward_rule(res, adv, busy, r, n)
+                self._reward_rule(res, adv, busy, act_b.sum(1), n)
             self.fatigue += active.sum(1) * cfg.fatigue_per_rep * effort
             self._dirty = True
         return out
 
-    def _reward_rule(self, res: ReachResult, adv: np.ndarray, busy: np.ndarray, r: int,
-                     n: int) -> None:
+    def _reward_rule(self, res: ReachResult, adv: np.ndarray, busy: np.ndarray,
+                     counts: np.ndarray, n: int) -> None:
+        """The reward rule after a block of reaches of the patients `busy`, each with
+        `counts` real reaches (the first of its row of the block)."""
         pc, full = self.config.plasticity, self.brains.state
+        r = adv.shape[1]
+        reaches = torch.as_tensor(counts)
         s = {k: full[k][busy] for k in ("mag_rec", "mag_out", "alive", "connectivity",
                                          "corticospinal")}
         p = len(busy)
@@ -308,9 +312,11 @@ class PatientBatch:
         # several patients, which changes no number
         with torch_threads(self.loop.threads if p > 1 else torch.get_num_threads()):
             s["mag_rec"] = reward_update(s["mag_rec"], self.brains.sign, mask, noise[..., :n],
-                                         pre, a, pc.learning_rate * gain_t, pc.max_weight)
+                                         pre, a, pc.learning_rate * gain_t, pc.max_weight,
+                                         reaches)
             s["mag_out"] = reward_update(s["mag_out"], None, out_mask, noise[..., n:], rates,
-                                         a, pc.output_learning_rate * gain_t, pc.max_weight)
+                                         a, pc.output_learning_rate * gain_t, pc.max_weight,
+                                         reaches)
         full["mag_rec"][busy] = s["mag_rec"]
         full["mag_out"][busy] = s["mag_out"]
 

@@ -290,3 +290,22 @@ def test_each_patient_has_random_streams_of_its_own(tmp_path):
     del state["seeds"]
     with pytest.raises(ValueError, match="older rehabgym"):
         PatientBatch.from_state(state)
+
+
+def test_a_patient_learns_in_a_batch_as_it_does_alone():
+    # patient 0 practises 4 reaches in a block padded to 14 by patient 1: its weight change
+    # is normalised by its own 4 reaches, as alone (only the reward rule on)
+    cfg = fast_config(**{rule: rule == "reward" for rule in RULES})
+    other = Lesion(focal_center=(0.8, 1.2), focal_radius=0.3, seed=1)
+    plans = [SessionPlan((0, 3), 4), SessionPlan((1,), 14)]
+    batch = PatientBatch([LESION, other], cfg, seed=[5, 6])
+    alone = PatientBatch([LESION], cfg, seed=5)
+    before = alone.brains.state["mag_rec"][0].clone()
+    batch.practice(plans)
+    alone.practice(plans[:1])
+    change_alone = alone.brains.state["mag_rec"][0] - before
+    change_batch = batch.brains.state["mag_rec"][0] - before
+    scale = float(change_alone.abs().max())
+    assert scale > 1e-6  # it learned something
+    # (normalised by the padded block instead, the change is sqrt(4 / 14) of this)
+    torch.testing.assert_close(change_batch, change_alone, rtol=0, atol=1e-2 * scale)

@@ -15,6 +15,7 @@ import torch
 def reward_update(
     mag: torch.Tensor, sign: torch.Tensor | None, mask: torch.Tensor, noise: torch.Tensor,
     pre: torch.Tensor, advantage: torch.Tensor, rate: torch.Tensor, max_weight: float,
+    reaches: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """New magnitudes after one batch of reaches (all tensors batched over P patients).
 
@@ -26,11 +27,17 @@ def reward_update(
         pre: [P, R, T, n_pre] presynaptic rates that fed each step.
         advantage: [P, R] reward minus baseline of each reach (0 for padding reaches).
         rate: [P] learning rate of each patient (window, fatigue already applied).
+        reaches: [P] real reaches of each patient, the first of its R (default: all R); the
+            padding after them, which lets patients with fewer reaches share the batch, has no
+            advantage and does not count.
     """
     p, r, t, n_post = noise.shape
     weighted = (noise * advantage[:, :, None, None]).reshape(p, r * t, n_post)
-    # Normalised by the number of reaches and steps, so rate is per reach.
-    dw = torch.bmm(weighted.transpose(1, 2), pre.reshape(p, r * t, -1)) / (r * t) ** 0.5
+    # Normalised by each patient's number of reaches and steps, so rate is per reach and a
+    # patient learns as it would alone, whatever the reaches of the others in the batch.
+    count = torch.full((p,), float(r)) if reaches is None else reaches.to(torch.float32)
+    dw = torch.bmm(weighted.transpose(1, 2), pre.reshape(p, r * t, -1)) \
+        / (count * t).sqrt()[:, None, None]
     if sign is not None:
         dw = dw * sign[None, None, :]
     return (mag + rate[:, None, None] * dw * mask).clamp(0.0, max_weight)
