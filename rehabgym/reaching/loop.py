@@ -233,7 +233,8 @@ class ClosedLoop:
         """`run` with brains bounds[j]:bounds[j + 1] simulated by thread j, results in order."""
         targets = np.asarray(targets, dtype=float)
         p, r_per = targets.shape[:2]
-        seeds = [seed] * p if isinstance(seed, (int, np.integer)) else list(seed)
+        one_seed = isinstance(seed, (int, np.integer))  # else one generator per brain
+        seeds = None if one_seed else list(seed)
         gain = None if assist_gain is None else np.broadcast_to(
             np.asarray(assist_gain, float), (p * r_per,)).reshape(p, r_per)
         k = len(bounds) - 1
@@ -248,10 +249,10 @@ class ClosedLoop:
         def part(j: int) -> ReachResult:
             sl = slice(bounds[j], bounds[j + 1])
             rows = slice(bounds[j] * r_per, bounds[j + 1] * r_per)
-            sub_seed = seed if isinstance(seed, (int, np.integer)) else seeds[sl]
             return parts[j]._simulate(
-                targets[sl], duration, sub_seed, None if gain is None else gain[sl].ravel(),
-                record_rates, noise, Weights(*(t[sl] for t in w)), differentiable=False,
+                targets[sl], duration, seed if one_seed else seeds[sl],
+                None if gain is None else gain[sl].ravel(), record_rates, noise,
+                Weights(*(t[sl] for t in w)), differentiable=False,
                 reaches=None if reaches is None else list(reaches)[sl],
                 record_into=None if record is None else tuple(x[rows] for x in record))[0]
 
