@@ -309,3 +309,19 @@ def test_a_patient_learns_in_a_batch_as_it_does_alone():
     assert scale > 1e-6  # it learned something
     # (normalised by the padded block instead, the change is sqrt(4 / 14) of this)
     torch.testing.assert_close(change_batch, change_alone, rtol=0, atol=1e-2 * scale)
+
+
+def test_same_numbers_on_one_thread_and_on_two():
+    # two threads split the reaches by patient and the reward products by patient
+    plans = [SessionPlan((0, 3), 64), SessionPlan((1,), 64)]
+    other = Lesion(focal_center=(0.8, 1.2), focal_radius=0.3, seed=1)
+    states = []
+    for nthread in (1, 2):
+        cfg = PatientConfig(plasticity=PlasticityConfig(), nthread=nthread, block_size=64,
+                            daily_life_reps=8, assessment_repeats=1)
+        batch = PatientBatch([LESION, other], cfg, seed=4)
+        batch.practice(plans)
+        states.append(batch.brains.state)
+    assert batch.loop.threads == 2
+    for key in ("mag_rec", "mag_out"):
+        assert torch.equal(states[0][key], states[1][key]), key
