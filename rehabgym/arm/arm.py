@@ -121,6 +121,11 @@ class Arm:
         return self._batch
 
     @property
+    def nthread(self) -> int:
+        """Threads that may step chunks in parallel."""
+        return self._nthread
+
+    @property
     def dt(self) -> float:
         """Control period (s): the time one `step` advances."""
         return self.config.control_period

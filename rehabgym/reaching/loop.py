@@ -139,8 +139,6 @@ class ClosedLoop:
         self.cortex = cortex
         self.arm = Arm(arm_config, batch_size=1, nthread=nthread)
         self._fd_arm: Arm | None = None
-        self._nthread = nthread
-        self._threads = max(1, nthread if nthread is not None else min(8, os.cpu_count() or 1))
         self._parts: list[ClosedLoop] = []  # one loop per thread of a split batch
         # noise drawn a block ahead on a worker thread; the loops of a split batch draw their
         # own, since the split already keeps every core busy
@@ -156,8 +154,8 @@ class ClosedLoop:
 
     @property
     def threads(self) -> int:
-        """Threads the loop may use (`nthread`)."""
-        return self._threads
+        """Threads the loop may use (`nthread`, resolved as the arm resolves it)."""
+        return self.arm.nthread
 
     # ------------------------------------------------------------------ public
     def run(
@@ -215,7 +213,7 @@ class ClosedLoop:
         """
         p = w.rec.shape[0]
         shape = np.shape(targets)
-        if self._threads < 2 or p < 2 or w.rec.device.type != "cpu" or len(shape) != 3 \
+        if self.threads < 2 or p < 2 or w.rec.device.type != "cpu" or len(shape) != 3 \
                 or shape[0] != p:
             return None
         if reaches is not None and (len(reaches) != p
@@ -225,7 +223,7 @@ class ClosedLoop:
             gens = list(seed) if not isinstance(seed, torch.Generator) else [seed]
             if len({id(g) for g in gens}) != p:
                 return None
-        k = min(self._threads, p, p * shape[1] // MIN_REACHES_PER_THREAD)
+        k = min(self.threads, p, p * shape[1] // MIN_REACHES_PER_THREAD)
         return np.linspace(0, p, k + 1).round().astype(int) if k > 1 else None
 
     def _run_split(self, bounds: np.ndarray, targets, duration, seed, assist_gain,
@@ -256,7 +254,7 @@ class ClosedLoop:
                 reaches=None if reaches is None else list(reaches)[sl],
                 record_into=None if record is None else tuple(x[rows] for x in record))[0]
 
-        results = list(self._pool("brains", self._threads).map(part, range(k)))
+        results = list(self._pool("brains", self.threads).map(part, range(k)))
         if record is None:
             return ReachResult.concatenate(results)
         return ReachResult.concatenate(results, rates=record[0].numpy(),
@@ -479,7 +477,7 @@ class ClosedLoop:
         b, nx, nu = len(x), x.shape[1], u.shape[1]
         k = 1 + nx + nu
         if self._fd_arm is None:
-            self._fd_arm = Arm(self.arm.config, batch_size=b * k, nthread=self._nthread)
+            self._fd_arm = Arm(self.arm.config, batch_size=b * k, nthread=self.threads)
         eps = self.fd_eps
         xs = np.repeat(x[:, None, :], k, axis=1)
         us = np.repeat(u[:, None, :], k, axis=1)
