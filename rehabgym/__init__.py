@@ -1,3 +1,9 @@
-"""rehabgym: a virtual stroke patient and RL therapist environments."""
+"""rehabgym: a virtual stroke patient and RL therapist environments.
 
-import rehabgym.envs  # noqa: F401  (registers the Gymnasium environments; prints nothing)
+Importing it registers the environments with Gymnasium (`rehabgym/Therapy-v0`, ...) and does
+nothing else: no output, no backend or thread settings, no torch or MuJoCo import.
+"""
+
+from rehabgym.envs.registration import register_envs
+
+register_envs()

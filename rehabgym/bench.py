@@ -15,11 +15,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
+import gymnasium as gym
 import mujoco
 import numpy as np
 from mujoco import rollout
 
 from rehabgym.arm import Arm, ArmConfig
+from rehabgym.cortex.lesion import Lesion
+from rehabgym.cortex.plasticity import RULES, PlasticityConfig
+from rehabgym.envs.config import resolve_config
+from rehabgym.envs.therapy import TherapyEnv
+from rehabgym.envs.vector import TherapyVectorEnv
+from rehabgym.healthy.checkpoint import load_checkpoint
+from rehabgym.patient import Patient, PatientConfig, SessionPlan
+from rehabgym.reaching.loop import ClosedLoop
+from rehabgym.reaching.targets import center_out_targets
 
 
 def _best_of_each(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
@@ -153,11 +163,6 @@ def bench_env(
     accepts (default: its defaults, with the horizon stretched to `days`). Returns num_envs,
     days, native_days_per_s, sync_days_per_s and ratio (native / sync).
     """
-    import gymnasium as gym
-
-    from rehabgym.envs import TherapyEnv, TherapyVectorEnv
-    from rehabgym.envs.therapy import resolve_config
-
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise ValueError(f"days: must be an integer >= 1, got {days!r}")
     cfg = resolve_config(config)
@@ -197,10 +202,6 @@ def bench_cortex(batch: int = 64, seconds: float = 1.0, repeats: int = 7,
     Arm-only replays the excitations the cortex produced, so both move the same arms through
     the same reaches; raw `mujoco.rollout` of the same arm-seconds is printed for reference.
     """
-    from rehabgym.pretrain import load_checkpoint
-    from rehabgym.reaching.loop import ClosedLoop
-    from rehabgym.reaching.targets import center_out_targets
-
     cortex, arm_cfg = load_checkpoint()
     loop = ClosedLoop(cortex, arm_cfg)
     targets = np.resize(center_out_targets(loop.start, 8, 0.1), (batch, 2))
@@ -238,10 +239,6 @@ def bench_patient(days: int = 5, reps: int = 60, one_core: bool = True,
     `one_core` the patients run pinned to one core, as the targets are stated (the noise
     worker thread then shares that core); otherwise on every core the process may use.
     """
-    from rehabgym.cortex.lesion import Lesion
-    from rehabgym.cortex.plasticity import RULES, PlasticityConfig
-    from rehabgym.patient import Patient, PatientConfig, SessionPlan
-
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise ValueError(f"days: must be an integer >= 1, got {days!r}")
     lesion = Lesion(focal_center=(1.0, 1.0), focal_radius=0.45)

@@ -12,6 +12,17 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from rehabgym.bench import bench_all, bench_arm, bench_cortex, bench_env, bench_patient
+from rehabgym.config import ConfigError, load_config, save_config
+from rehabgym.cortex.plasticity import RULES
+from rehabgym.evaluation import compare_therapists
+from rehabgym.healthy.checkpoint import load_checkpoint
+from rehabgym.healthy.criteria import check_healthy
+from rehabgym.healthy.demo import DemoConfig, run_demo
+from rehabgym.healthy.pretrain import PretrainConfig, pretrain
+from rehabgym.phenomena import ValidateConfig, validate
+from rehabgym.training import load_train_config, train
+
 
 def _timestamped(root: str) -> Path:
     return Path(root) / datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -39,9 +50,6 @@ _positive = _checked(float, lambda v: v > 0, "a number > 0")  # seconds
 
 # ---------------------------------------------------------------- demo
 def _run_demo(args: argparse.Namespace) -> int:
-    from rehabgym.config import save_config
-    from rehabgym.demo import DemoConfig, run_demo
-
     out = Path(args.out) if args.out else _timestamped("runs/demo")
     cfg = DemoConfig(seed=args.seed, batch=args.batch, render=not args.no_render)
     out.mkdir(parents=True, exist_ok=True)
@@ -62,36 +70,26 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 
 # ---------------------------------------------------------------- bench
 def _run_bench_all(args: argparse.Namespace) -> int:
-    from rehabgym.bench import bench_all
-
     bench_all()
     return 0
 
 
 def _run_bench_arm(args: argparse.Namespace) -> int:
-    from rehabgym.bench import bench_arm
-
     bench_arm(tuple(args.batch_sizes), seconds=args.seconds, nthread=args.nthread)
     return 0
 
 
 def _run_bench_env(args: argparse.Namespace) -> int:
-    from rehabgym.bench import bench_env
-
     bench_env(num_envs=args.num_envs, days=args.days, config=args.config)
     return 0
 
 
 def _run_bench_cortex(args: argparse.Namespace) -> int:
-    from rehabgym.bench import bench_cortex
-
     bench_cortex(batch=args.batch)
     return 0
 
 
 def _run_bench_patient(args: argparse.Namespace) -> int:
-    from rehabgym.bench import bench_patient
-
     bench_patient(days=args.days, reps=args.reps, one_core=not args.all_cores)
     return 0
 
@@ -124,13 +122,10 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
 
 # ---------------------------------------------------------------- cortex: pretrain / evaluate
 def _run_pretrain(args: argparse.Namespace) -> int:
-    from rehabgym.config import load_config
-    from rehabgym.pretrain import PretrainConfig, evaluate_healthy, pretrain
-
     cfg = load_config(PretrainConfig, args.config)
     out = Path(args.out) if args.out else _timestamped("runs/pretrain")
     cortex = pretrain(cfg, out)
-    evaluate_healthy(cortex, cfg.arm, out=out, seed=cfg.seed)
+    check_healthy(cortex, cfg.arm, out=out, seed=cfg.seed)
     print(f"checkpoint: {out / 'healthy_cortex.pt'} (copy it to rehabgym/assets/ to ship it)")
     return 0
 
@@ -143,11 +138,9 @@ def _add_pretrain(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_evaluate_healthy(args: argparse.Namespace) -> int:
-    from rehabgym.pretrain import evaluate_healthy, load_checkpoint
-
     cortex, arm_cfg = load_checkpoint(args.checkpoint)
     out = Path(args.out) if args.out else _timestamped("runs/healthy")
-    ok = evaluate_healthy(cortex, arm_cfg, out=out, seed=args.seed)["passed"]
+    ok = check_healthy(cortex, arm_cfg, out=out, seed=args.seed)["passed"]
     return 0 if ok else 1
 
 
@@ -161,9 +154,6 @@ def _add_evaluate_healthy(sub: argparse._SubParsersAction) -> None:
 
 # ---------------------------------------------------------------- validate
 def _run_validate(args: argparse.Namespace) -> int:
-    from rehabgym.config import ConfigError, load_config
-    from rehabgym.validate import ValidateConfig, validate
-
     try:
         cfg = load_config(ValidateConfig, args.config)
     except (ConfigError, FileNotFoundError) as exc:
@@ -183,8 +173,6 @@ def _run_validate(args: argparse.Namespace) -> int:
 
 
 def _add_validate(sub: argparse._SubParsersAction) -> None:
-    from rehabgym.cortex.plasticity import RULES
-
     p = sub.add_parser("validate", help="run a virtual cohort; print the phenomena table")
     p.add_argument("--config", help="YAML overriding ValidateConfig's defaults (patient, "
                    "plasticity, cohort, experiments); a run's saved config.yaml works too")
@@ -199,9 +187,6 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
 
 # ---------------------------------------------------------------- train / evaluate
 def _run_train(args: argparse.Namespace) -> int:
-    from rehabgym.config import ConfigError
-    from rehabgym.training import load_train_config, train
-
     config = args.config
     if config is None and args.resume:  # resuming a run: its own resolved config
         run = Path(args.resume).resolve().parent.parent
@@ -225,12 +210,11 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from rehabgym.evaluation import evaluate
-
     env_kwargs = None if args.env_config is None else {"config": args.env_config}
     out = Path(args.out) if args.out else _timestamped("runs/evaluate")
-    evaluate(args.therapist, args.patients, out, env_id=args.env_id, env_kwargs=env_kwargs,
-             seed=args.seed, baselines=args.baselines, sample=args.sample)
+    compare_therapists(args.therapist, args.patients, out, env_id=args.env_id,
+                       env_kwargs=env_kwargs, seed=args.seed, baselines=args.baselines,
+                       sample=args.sample)
     return 0
 
 
@@ -272,8 +256,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args.argv = argv
-    from rehabgym.config import ConfigError
-
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:  # a bad name, value or file from the user: no traceback

@@ -6,7 +6,9 @@ import os
 
 import pytest
 
+import rehabgym.bench as bench
 from rehabgym.bench import _best_of_each, bench_patient
+from rehabgym.cli import build_parser
 
 
 def test_sides_take_turns_and_the_fastest_time_is_kept() -> None:
@@ -33,9 +35,6 @@ def test_bench_patient_rejects_a_bad_day_count() -> None:
 
 def test_bench_without_subcommand_runs_all_and_reports_each_against_its_target(
         monkeypatch, capsys) -> None:
-    import rehabgym.bench as bench
-    from rehabgym.cli import build_parser
-
     assert build_parser().parse_args(["bench"]).func.__name__ == "_run_bench_all"
     monkeypatch.setattr(bench, "bench_arm", lambda verbose: [{"batch": 64, "ratio": 0.9}])
     monkeypatch.setattr(bench, "bench_cortex", lambda verbose: {"ratio_to_arm": 1.8})

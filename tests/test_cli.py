@@ -9,6 +9,9 @@ from pathlib import Path
 
 import yaml
 
+from rehabgym.config import load_config
+from rehabgym.phenomena import ValidateConfig
+
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "rehabgym", *args], cwd=cwd,
@@ -74,9 +77,6 @@ def test_validate_config_with_a_typo_is_named(tmp_path: Path) -> None:
 
 
 def test_validate_reads_its_config(tmp_path: Path) -> None:
-    from rehabgym.config import load_config
-    from rehabgym.validate import ValidateConfig
-
     (tmp_path / "v.yaml").write_text(yaml.safe_dump(
         {"seed": 3, "patient": {"plasticity": {"axon_sprout_areas": ["M1", "PM"]}}}))
     cfg = ValidateConfig.quick(load_config(ValidateConfig, tmp_path / "v.yaml"))
@@ -85,9 +85,6 @@ def test_validate_reads_its_config(tmp_path: Path) -> None:
 
 
 def test_shipped_validate_configs_load() -> None:
-    from rehabgym.config import load_config
-    from rehabgym.validate import ValidateConfig
-
     root = Path(__file__).resolve().parents[1] / "configs" / "validate"
     cfg = load_config(ValidateConfig, root / "late_threshold.yaml")
     assert (cfg.threshold_start, cfg.followup_days) == (30, 25)

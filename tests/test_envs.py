@@ -5,17 +5,23 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+import subprocess
+import sys
 
 import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+from stable_baselines3.common.vec_env import SubprocVecEnv
 
 import rehabgym  # noqa: F401  (registers the environments)
 from rehabgym.config import ConfigError
-from rehabgym.envs import ENV_IDS, TherapyEnv, TherapyEnvConfig, TherapyVectorEnv
-from rehabgym.envs.schedules import SCHEDULES, make_schedule, paired_test
-from rehabgym.envs.therapy import ALL, REST, decode_action, unflatten_action
+from rehabgym.envs import ENV_IDS
+from rehabgym.envs.actions import ALL, REST, decode_action, unflatten_action
+from rehabgym.envs.config import TherapyEnvConfig
+from rehabgym.envs.therapy import TherapyEnv
+from rehabgym.envs.vector import TherapyVectorEnv
 
 FAST = {"horizon_days": 2, "start_day": 1, "repetition_levels": [2, 4], "cohort": "mild",
         "patient": {"assessment_repeats": 1, "daily_life_reps": 4}}
@@ -57,8 +63,6 @@ def test_gymnasium_check_env(env_id):
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_sb3_check_env(env_id):
-    from stable_baselines3.common.env_checker import check_env as sb3_check_env
-
     sb3_check_env(make(env_id).unwrapped, warn=True)
 
 
@@ -217,8 +221,6 @@ def test_gymnasium_vector_envs(vector_cls):
 
 
 def test_sb3_subproc_vec_env():
-    from stable_baselines3.common.vec_env import SubprocVecEnv
-
     venv = SubprocVecEnv([lambda: make() for _ in range(2)])
     try:
         venv.seed(0)
@@ -268,25 +270,7 @@ def test_native_vector_env_seeds_like_sync():
         assert info["lesion"]["focal_radius"] == infos["lesion"]["focal_radius"][i]
 
 
-def test_schedules_act_inside_the_space():
-    env = TherapyVectorEnv(2, config=FAST)
-    obs, _ = env.reset(seed=0)
-    for name in SCHEDULES:
-        actions = make_schedule(name, env.config)(obs)
-        assert actions in env.action_space, name
-
-
-def test_paired_test_detects_a_shift():
-    rng = np.random.default_rng(0)
-    a = rng.normal(size=40)
-    assert paired_test(a + 1.0, a + rng.normal(scale=0.1, size=40), seed=0)["p"] < 0.01
-    assert paired_test(a, a + rng.normal(scale=0.1, size=40), seed=0)["p"] > 0.01
-
-
 def test_registry_on_import_rehabgym():
-    import subprocess
-    import sys
-
     code = ("import gymnasium as gym, rehabgym; "
             "print(*sorted(i for i in gym.registry if i.startswith('rehabgym/')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -294,21 +278,3 @@ def test_registry_on_import_rehabgym():
     assert out == " ".join(sorted(ENV_IDS)) + "\n"  # registered, and nothing else printed
     for env_id in ENV_IDS:
         assert gym.spec(env_id).max_episode_steps == TherapyEnvConfig().horizon_days
-
-
-def test_schedule_comparison_smoke():
-    from rehabgym.envs.schedules import schedule_comparison
-
-    out = schedule_comparison("mild", n_patients=2, horizon=2, seed=3, config=FAST, verbose=False)
-    assert [r["schedule"] for r in out["rows"]] == list(SCHEDULES)
-    assert out["initial"].shape == (2,) and "row 10" in out["table"]
-
-
-@pytest.mark.slow
-def test_row10_the_therapist_matters():
-    """Phenomenon 10: the best and worst scripted schedules differ clearly on one cohort."""
-    from rehabgym.envs.schedules import schedule_comparison
-
-    out = schedule_comparison("mixed", n_patients=16, horizon=10, seed=10_000, verbose=False)
-    assert out["best_vs_worst"]["p"] < 0.05
-    assert out["best_vs_worst"]["ci_low"] > 0

@@ -8,9 +8,23 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rehabgym.cortex.lesion import CohortConfig, Lesion, lesion_masks
-from rehabgym.cortex.plasticity import RULES, PlasticityConfig
-from rehabgym.patient import Patient, PatientBatch, PatientConfig, SessionPlan, sample_cohort
+from rehabgym.cortex.lesion import Lesion, lesion_masks
+from rehabgym.cortex.plasticity import (
+    RULES,
+    PlasticityConfig,
+    acute_depression,
+    axonal_sprouting,
+    corticospinal_sprouting,
+    lost_targets,
+)
+from rehabgym.patient import (
+    CohortConfig,
+    Patient,
+    PatientBatch,
+    PatientConfig,
+    SessionPlan,
+    sample_cohort,
+)
 
 FAST = dict(daily_life_reps=8, assessment_repeats=1, block_size=16)
 LESION = Lesion(focal_center=(1.0, 1.0), focal_radius=0.45, penumbra_width=0.2,
@@ -183,8 +197,6 @@ def test_biomarkers_are_plain_numbers():
 
 
 def test_corticospinal_sprouting_grows_with_lost_drive_and_spares_the_dead():
-    from rehabgym.cortex.plasticity import corticospinal_sprouting
-
     n = 10
     ref = torch.full((6,), 1.0)
     mag = torch.full((3, 6, n), 0.1)  # drive 1.0 per muscle: nothing lost
@@ -202,8 +214,6 @@ def test_corticospinal_sprouting_grows_with_lost_drive_and_spares_the_dead():
 
 
 def test_axonal_sprouting_grows_neurons_that_lost_targets_up_to_their_bound():
-    from rehabgym.cortex.plasticity import axonal_sprouting, lost_targets
-
     n = 4
     healthy_rec = torch.zeros(n, n)
     healthy_rec[0, 2] = healthy_rec[1, 2] = 1.0  # neuron 2 projects onto 0 and 1
@@ -230,8 +240,6 @@ def test_axonal_sprouting_grows_neurons_that_lost_targets_up_to_their_bound():
 
 
 def test_acute_depression_follows_lost_excitatory_input():
-    from rehabgym.cortex.plasticity import acute_depression
-
     excitatory = torch.tensor([True, True, False, True])  # neuron 2 is inhibitory
     healthy_rec = torch.zeros(4, 4)  # post x pre
     healthy_rec[0, 1] = healthy_rec[0, 3] = 1.0  # neuron 0 hears 1 and 3
@@ -278,14 +286,15 @@ def test_each_patient_has_random_streams_of_its_own(tmp_path):
     for i, lesion in enumerate(lesions):
         alone = PatientBatch([lesion], fast_config(), seed=10 + i)
         assert batch.last[i].score == pytest.approx(alone.last[0].score, abs=0.01)
-        assert torch.equal(batch._gens[i].get_state(), alone._gens[0].get_state())
+        assert torch.equal(batch.streams.gens[i].get_state(), alone.streams.gens[0].get_state())
     # a new patient in slot 0 restarts that slot's streams only
-    others = [g.get_state() for g in batch._gens[1:]], [r.bit_generator.state
-                                                         for r in batch._rngs[1:]]
+    others = [g.get_state() for g in batch.streams.gens[1:]], [r.bit_generator.state
+                                                         for r in batch.streams.rngs[1:]]
     batch.replace(0, lesions[2], seed=99)
-    assert torch.equal(batch._gens[0].get_state(), torch.Generator().manual_seed(99).get_state())
-    assert all(torch.equal(a, g.get_state()) for a, g in zip(others[0], batch._gens[1:]))
-    assert others[1] == [r.bit_generator.state for r in batch._rngs[1:]]
+    fresh = torch.Generator().manual_seed(99).get_state()
+    assert torch.equal(batch.streams.gens[0].get_state(), fresh)
+    assert all(torch.equal(a, g.get_state()) for a, g in zip(others[0], batch.streams.gens[1:]))
+    assert others[1] == [r.bit_generator.state for r in batch.streams.rngs[1:]]
     state = batch.get_state()
     del state["seeds"]
     with pytest.raises(ValueError, match="older rehabgym"):

@@ -11,6 +11,7 @@ from rehabgym.reaching import (
     direction_angles,
     reach_metrics,
 )
+from rehabgym.reaching.figures import plot_center_out
 
 DT = 0.01
 T = np.arange(101) * DT  # a 1 s trial
@@ -136,8 +137,6 @@ def test_metric_input_errors_name_argument(which: str) -> None:
 
 
 def test_center_out_figure(tmp_path) -> None:
-    from rehabgym.reaching.figures import plot_center_out
-
     s, ds = _min_jerk(T, 0.1, 0.5)
     c = np.array([0.0, 0.45])
     tg = center_out_targets(c)

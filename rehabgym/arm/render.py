@@ -19,8 +19,10 @@ from pathlib import Path
 
 import mujoco
 import numpy as np
+from PIL import Image
 
 from rehabgym.arm.model import ArmConfig, build_model
+from rehabgym.config import from_dict, to_dict
 
 BACKENDS: tuple[str, ...] = ("egl", "osmesa")
 
@@ -99,8 +101,6 @@ def render_in_subprocess(
     Tries MUJOCO_GL when set, else each of `BACKENDS`. Returns (path of the PNG, backend used)
     or (None, the reason nothing was written). Never raises for a GL failure.
     """
-    from rehabgym.config import to_dict
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     backends = [os.environ["MUJOCO_GL"]] if os.environ.get("MUJOCO_GL") else list(BACKENDS)
@@ -131,10 +131,6 @@ def render_in_subprocess(
 
 
 def _main(job_path: str) -> int:
-    from PIL import Image
-
-    from rehabgym.config import from_dict
-
     job = np.load(job_path)
     cfg = from_dict(ArmConfig, json.loads(str(job["config"])))
     out = Path(str(job["out"]))

@@ -1,17 +1,16 @@
-"""Pictures of the cortex: the sheet's areas, cell types, wiring and what a lesion left."""
+"""Pictures of the cortex: the sheet's areas, cell types, wiring and what a lesion left.
+
+Figures are `matplotlib.figure.Figure`s, drawn without pyplot: the user's backend is untouched.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from rehabgym.cortex.sheet import PM, Sheet  # noqa: E402
+from rehabgym.cortex.sheet import PM, Sheet
 
 
 def plot_sheet(sheet: Sheet, connectivity: np.ndarray | None = None,
@@ -25,7 +24,8 @@ def plot_sheet(sheet: Sheet, connectivity: np.ndarray | None = None,
     cfg = sheet.config
     conn = sheet.connectivity if connectivity is None else np.asarray(connectivity) > 0
     alive = np.ones(sheet.n, bool) if alive is None else np.asarray(alive) > 0
-    fig, ax = plt.subplots(figsize=(7, 4.8))
+    fig = Figure(figsize=(7, 4.8))
+    ax = fig.subplots()
     x_pm = (1 - cfg.premotor_fraction) * cfg.width
     ax.axvspan(0, x_pm, color="#f2e6d9", zorder=0)
     ax.axvspan(x_pm, cfg.width, color="#e0ecf4", zorder=0)

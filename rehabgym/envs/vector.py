@@ -4,7 +4,7 @@ The native batched counterpart of `TherapyEnv`: one cortex batch and one arm bat
 every patient's day at once, split by patient over the machine's cores (`ClosedLoop`), so a day
 of N patients costs less than N days of one (`rehabgym bench env` measures how much). Spaces,
 action decoding, observations and rewards are the single environment's own functions
-(`rehabgym.envs.therapy`), applied per slot of a `TherapyWard` of N.
+(`rehabgym.envs.actions`, `rehabgym.envs.ward`), applied per slot of a `TherapyWard` of N.
 
 Autoreset follows Gymnasium's default `AutoresetMode.NEXT_STEP`: the step that truncates an
 episode returns its last observation; the next `step` call resets the sub-environments (their
@@ -24,19 +24,10 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from rehabgym.envs.therapy import (
-    TherapyEnvConfig,
-    TherapyWard,
-    action_space,
-    check_action,
-    check_options,
-    decode_action,
-    lesion_from_option,
-    observation_space,
-    render_rgb,
-    resolve_config,
-    to_multidiscrete,
-)
+from rehabgym.envs.actions import action_space, check_action, decode_action, to_multidiscrete
+from rehabgym.envs.config import TherapyEnvConfig, resolve_config
+from rehabgym.envs.render import render_rgb
+from rehabgym.envs.ward import TherapyWard, check_options, lesion_from_option, observation_space
 
 
 class TherapyVectorEnv(VectorEnv):

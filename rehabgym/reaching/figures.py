@@ -1,15 +1,14 @@
-"""Figures of reaches (matplotlib, Agg backend: no display needed)."""
+"""Figures of reaches (`matplotlib.figure.Figure`s drawn without pyplot: no display needed,
+and the user's backend is untouched)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle
 
 
 def plot_center_out(
@@ -46,13 +45,14 @@ def plot_center_out(
         raise ValueError(f"dt: must be > 0 (s), got {dt!r}")
     rel, trel = 100 * (pos - c), 100 * (tgt - c)
     angle = np.arctan2(trel[:, 1], trel[:, 0]) % (2 * np.pi)
-    colours = plt.get_cmap("hsv")(angle / (2 * np.pi))
+    colours = matplotlib.colormaps["hsv"](angle / (2 * np.pi))
     speed = 100 * np.linalg.norm(np.gradient(pos, dt, axis=1), axis=2)
     t = np.arange(pos.shape[1]) * dt
 
-    fig, (ax_xy, ax_v) = plt.subplots(1, 2, figsize=(10, 4.6), width_ratios=(1, 1.25))
+    fig = Figure(figsize=(10, 4.6))
+    ax_xy, ax_v = fig.subplots(1, 2, width_ratios=(1, 1.25))
     for i in range(pos.shape[0]):
-        ax_xy.add_patch(plt.Circle(tuple(trel[i]), 100 * tolerance, fill=False, lw=1.2,
+        ax_xy.add_patch(Circle(tuple(trel[i]), 100 * tolerance, fill=False, lw=1.2,
                                    color=colours[i]))
         ax_xy.plot(rel[i, :, 0], rel[i, :, 1], color=colours[i], lw=1.5)
         ax_v.plot(t, speed[i], color=colours[i], lw=1.2)

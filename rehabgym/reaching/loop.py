@@ -21,7 +21,9 @@ import torch
 from rehabgym.arm import Arm, ArmConfig
 from rehabgym.arm.arm import N_STATE
 from rehabgym.cortex.network import Cortex, NumpyStep, Weights, network_step
-from rehabgym.parallel import one_blas_thread
+from rehabgym.reaching.metrics import ReachMetrics, reach_metrics
+from rehabgym.reaching.targets import ReachConfig
+from rehabgym.reaching.threads import one_blas_thread
 
 N_INPUTS = 8  # target (2), joint angles (2), joint velocities (2), seen hand position (2)
 POSITION_SCALE = 0.1  # m: positions enter the cortex in units of 10 cm
@@ -58,11 +60,8 @@ class ReachResult:
         return cls(parts[0].dt, **{f.name: given[f.name] if f.name in given else cat(f.name)
                                    for f in fields(cls)[1:]})
 
-    def metrics(self, config=None):
-        """Reach metrics (`rehabgym.reaching.metrics.ReachMetrics`) of this batch."""
-        from rehabgym.reaching.metrics import reach_metrics
-        from rehabgym.reaching.targets import ReachConfig
-
+    def metrics(self, config: ReachConfig | None = None) -> ReachMetrics:
+        """Reach metrics of this batch."""
         return reach_metrics(self.hand_position, self.hand_velocity, self.start, self.target,
                              self.dt, config or ReachConfig())
 

@@ -1,8 +1,9 @@
-"""Center-out targets and the settings of a reach trial.
+"""Center-out targets, the minimum-jerk reference path and the settings of a reach trial.
 
 The classic center-out task (Georgopoulos et al. 1982): targets evenly spaced on a circle
 around a central start position. Direction k points at angle 2πk/n, k = 0 along +x,
-counter-clockwise (seen from above, like joint flexion).
+counter-clockwise (seen from above, like joint flexion). The reference path of a healthy reach
+is minimum-jerk (Flash & Hogan 1985).
 """
 
 from __future__ import annotations
@@ -67,3 +68,13 @@ def center_out_targets(center: np.ndarray, n: int = 8, radius: float = 0.10) -> 
         raise ValueError(f"radius: must be a finite number > 0 (m), got {radius!r}")
     a = direction_angles(n)
     return c + radius * np.stack([np.cos(a), np.sin(a)], axis=1)
+
+
+def minimum_jerk(start: np.ndarray, target: np.ndarray, t: np.ndarray, onset: float,
+                 duration: float) -> tuple[np.ndarray, np.ndarray]:
+    """Minimum-jerk positions and velocities [B, T, 2] from start [B, 2] to target [B, 2]."""
+    s = np.clip((t - onset) / duration, 0.0, 1.0)[None, :, None]
+    pos = start[:, None] + (target - start)[:, None] * (10 * s**3 - 15 * s**4 + 6 * s**5)
+    ds = ((t >= onset) & (t <= onset + duration))[None, :, None] / duration
+    vel = (target - start)[:, None] * (30 * s**2 - 60 * s**3 + 30 * s**4) * ds
+    return pos, vel

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rehabgym.cortex.sheet import AREA_NAMES
 
@@ -72,6 +72,4 @@ class PlasticityConfig:
         """A copy with `rule` switched off (an ablation)."""
         if rule not in RULES:
             raise ValueError(f"rule: unknown {rule!r}; allowed: {list(RULES)}")
-        from dataclasses import replace
-
         return replace(self, **{rule: False})

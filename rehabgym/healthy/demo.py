@@ -18,7 +18,10 @@ import mujoco
 import numpy as np
 
 from rehabgym.arm import Arm, ArmConfig
+from rehabgym.arm.render import render_in_subprocess
 from rehabgym.reaching import ReachConfig, ReachMetrics, center_out_targets, reach_metrics
+from rehabgym.reaching.figures import plot_center_out
+from rehabgym.reaching.targets import minimum_jerk
 
 
 @dataclass
@@ -47,13 +50,6 @@ def inverse_kinematics(hand: np.ndarray, l1: float, l2: float) -> np.ndarray:
     return np.stack([q1, q2], axis=-1)
 
 
-def minimum_jerk(start: np.ndarray, end: np.ndarray, t: np.ndarray, duration: float) -> np.ndarray:
-    """[B, T, 2] minimum-jerk path from start [B, 2] to end [B, 2] at times t [T]."""
-    s = np.clip(t / duration, 0.0, 1.0)
-    shape = 10 * s**3 - 15 * s**4 + 6 * s**5
-    return start[:, None] + (end - start)[:, None] * shape[None, :, None]
-
-
 def _force_length(length: np.ndarray) -> np.ndarray:
     """MuJoCo's default active force-length curve (lmin 0.5, lmax 1.6) of normalised length."""
     lmin, lmax = 0.5, 1.6
@@ -79,7 +75,7 @@ class ReachController:
         n = int(round(cfg.reach.duration / self.dt)) + 1
         lead = int(round(cfg.lead / self.dt))
         t = np.arange(n + lead + 1) * self.dt
-        hand = minimum_jerk(start, targets, t, cfg.movement_time)
+        hand, _ = minimum_jerk(start, targets, t, 0.0, cfg.movement_time)
         q = inverse_kinematics(hand, arm.upper_arm_length, arm.forearm_length)
         qd = np.gradient(q, self.dt, axis=1)
         qdd = np.gradient(qd, self.dt, axis=1)
@@ -176,11 +172,6 @@ def run_demo(out_dir: Path, seed: int = 0, batch: int = 8, config: DemoConfig | 
 
     Returns a summary dict: the metric means, the written files and what was skipped.
     """
-    import matplotlib.pyplot as plt
-
-    from rehabgym.arm.render import render_in_subprocess
-    from rehabgym.reaching.figures import plot_center_out
-
     cfg = config or DemoConfig(seed=seed, batch=batch)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -192,10 +183,9 @@ def run_demo(out_dir: Path, seed: int = 0, batch: int = 8, config: DemoConfig | 
     directions = np.degrees(np.arctan2(d[:, 1], d[:, 0])) % 360
     files = [out_dir / "metrics.csv", out_dir / "center_out.png"]
     _write_csv(files[0], metrics, directions)
-    fig = plot_center_out(run["hand_pos"], run["targets"], run["start"][0], dt, path=files[1],
+    plot_center_out(run["hand_pos"], run["targets"], run["start"][0], dt, path=files[1],
                           title=f"rehabgym demo: model-based controller, seed {cfg.seed}",
                           tolerance=cfg.reach.success_tolerance)
-    plt.close(fig)
     skipped: list[str] = []
     if cfg.render:
         frame, reason = render_in_subprocess(
@@ -214,5 +204,4 @@ def run_demo(out_dir: Path, seed: int = 0, batch: int = 8, config: DemoConfig | 
             "config": cfg}
 
 
-__all__ = ["DemoConfig", "ReachController", "inverse_kinematics", "minimum_jerk", "run_demo",
-           "run_reaches"]
+__all__ = ["DemoConfig", "ReachController", "inverse_kinematics", "run_demo", "run_reaches"]

@@ -1,4 +1,5 @@
-"""`rehabgym validate --quick`: the phenomena table is produced, complete and saved."""
+"""The phenomena table: `rehabgym validate --quick` produces it, complete and saved; row 10's
+schedule comparison; the experiments' common random numbers."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ import numpy as np
 import pytest
 
 from rehabgym.config import ConfigError, load_config
-from rehabgym.patient import sample_cohort
-from rehabgym.validate import (
-    ValidateConfig,
-    natural_history,
-    spearman,
-    therapy_experiment,
-    validate,
-)
+from rehabgym.envs.config import TherapyEnvConfig
+from rehabgym.patient import PatientConfig, sample_cohort
+from rehabgym.phenomena import ValidateConfig, validate
+from rehabgym.phenomena.natural_history import natural_history
+from rehabgym.phenomena.table import spearman
+from rehabgym.phenomena.therapist import SCHEDULES, schedule_comparison
+from rehabgym.phenomena.therapy import therapy_experiment
+from rehabgym.stats import paired_test
 
 
 def test_spearman_matches_known_cases():
@@ -78,9 +79,35 @@ def test_therapy_arms_share_each_patients_noise():
     nat = natural_history(cfg, lesions, lambda it, desc: it)
     ther = therapy_experiment(cfg, lesions[1:], lambda it, desc: it, seeds=[cfg.seed + 1,
                                                                              cfg.seed + 2])
-    arm = {name: ther["score"][:, i] for i, name in enumerate(ther["arms"])}
-    np.testing.assert_allclose(arm["control"], nat["score"][: len(arm["control"]), 1:],
+    arm = {name: ther.arm(name) for name in ther.arms}
+    np.testing.assert_allclose(arm["control"], nat.score[: len(arm["control"]), 1:],
                                atol=0.01)  # batch size changes float rounding only
     np.testing.assert_allclose(arm["late"][: cfg.late_start + 1],
                                arm["control"][: cfg.late_start + 1], atol=1e-6)
     assert np.abs(arm["late"][-1] - arm["control"][-1]).max() > 0.05
+
+
+FAST = {"horizon_days": 2, "start_day": 1, "repetition_levels": (2, 4), "cohort": "mild"}
+
+
+def test_paired_test_detects_a_shift():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=40)
+    assert paired_test(a + 1.0, a + rng.normal(scale=0.1, size=40), seed=0)["p"] < 0.01
+    assert paired_test(a, a + rng.normal(scale=0.1, size=40), seed=0)["p"] > 0.01
+
+
+def test_schedule_comparison_smoke():
+    env = TherapyEnvConfig(**{**FAST, "patient": PatientConfig(assessment_repeats=1,
+                                                                daily_life_reps=4)})
+    out = schedule_comparison(env, n_patients=2, seed=3)
+    assert [r["schedule"] for r in out["rows"]] == list(SCHEDULES)
+    assert out["initial"].shape == (2,) and "row 10" in out["table"]
+
+
+@pytest.mark.slow
+def test_row10_the_therapist_matters():
+    """Phenomenon 10: the best and worst scripted schedules differ clearly on one cohort."""
+    out = schedule_comparison(TherapyEnvConfig(cohort="mixed", horizon_days=10), n_patients=16)
+    assert out["best_vs_worst"]["p"] < 0.05
+    assert out["best_vs_worst"]["ci_low"] > 0

@@ -1,4 +1,5 @@
-"""The closed loop's batches: split over threads by brain, they give the same numbers."""
+"""The closed loop: dead neurons are silent, noise is seeded per brain, and batches split over
+threads by brain give the same numbers."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import torch
 
 from rehabgym.cortex.brains import Brains
 from rehabgym.cortex.lesion import Lesion
-from rehabgym.pretrain import load_checkpoint
+from rehabgym.healthy.checkpoint import load_checkpoint
 from rehabgym.reaching.loop import MIN_REACHES_PER_THREAD, ClosedLoop
 
 FIELDS = ("hand_position", "hand_velocity", "joint_angle", "excitation", "rates", "noise",
@@ -69,3 +70,42 @@ def test_bad_arguments_of_a_big_batch_name_themselves(batch):
         two.run(targets, 0.1, weights=w, seed=_gens(3))
     with pytest.raises(ValueError, match="duration"):
         two.run(targets, 0.0, weights=w, seed=_gens(4))
+
+
+def test_dead_neurons_are_silent_in_the_loop():
+    c, arm_cfg = load_checkpoint()
+    with torch.no_grad():
+        c.alive[:20] = 0
+    res = ClosedLoop(c, arm_cfg).run(np.array([[0.0, 0.55]]), 0.2, record_rates=True)
+    assert (res.rates[..., :20] == 0).all()
+    assert (res.rates[..., 20:] > 0).any()
+
+
+def test_loop_noise_is_deterministic_and_seeded():
+    c, arm_cfg = load_checkpoint()
+    loop = ClosedLoop(c, arm_cfg)
+    t = np.array([[0.05, 0.5], [-0.05, 0.5]])
+    a, b = loop.run(t, 0.3, seed=4), loop.run(t, 0.3, seed=4)
+    assert np.array_equal(a.hand_position, b.hand_position)
+    assert not np.array_equal(a.hand_position, loop.run(t, 0.3, seed=5).hand_position)
+
+
+def test_each_brain_draws_its_own_noise():
+    c, arm_cfg = load_checkpoint()
+    loop = ClosedLoop(c, arm_cfg)
+    two, one = Brains(c, [None, None]).weights(), Brains(c, [None]).weights()
+    t = np.array([[0.05, 0.5], [-0.05, 0.5], [0.0, 0.55]])
+    res = loop.run(np.stack([t, t]), 0.3, weights=two, record_rates=True, reaches=[3, 1],
+                   seed=[torch.Generator().manual_seed(1), torch.Generator().manual_seed(2)])
+    alone = loop.run(t[None, :1], 0.3, weights=one, record_rates=True,
+                     seed=[torch.Generator().manual_seed(2)])
+    # brain 1's one real reach has the noise it has alone; its padding has none
+    assert np.array_equal(res.noise[3], alone.noise[0])
+    assert not res.noise[4:].any() and res.noise[:3].any()
+    # an int seed gives every brain the same noise
+    same = loop.run(np.stack([t, t]), 0.3, weights=two, record_rates=True, seed=7)
+    assert np.array_equal(same.noise[:3], same.noise[3:])
+    with pytest.raises(ValueError, match="seed"):
+        loop.run(np.stack([t, t]), 0.3, weights=two, seed=[torch.Generator()])
+    with pytest.raises(ValueError, match="reaches"):
+        loop.run(np.stack([t, t]), 0.3, weights=two, reaches=[4, 1])

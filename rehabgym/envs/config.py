@@ -1,0 +1,110 @@
+"""`TherapyEnvConfig`: every default of the therapist environments, and how overrides apply."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from rehabgym.config import from_dict, load_config
+from rehabgym.patient import CohortConfig, PatientConfig
+
+
+@dataclass
+class TherapyEnvConfig:
+    """Every default of the therapist environments (one source of truth).
+
+    Attributes:
+        horizon_days: therapy days per episode (the episode is truncated after them).
+        start_day: days after the stroke when therapy begins; reset rests the patient until then.
+        cohort: the lesion distribution new patients are drawn from: a preset name
+            ("mild", "moderate", "severe", "mixed") or a full `CohortConfig`.
+        cost_per_rep: reward cost of one practice repetition (score points per repetition).
+        distances: reach distances (m) the action can choose from.
+        assistance_levels: assistance levels in [0, 1] the action can choose from.
+        repetition_levels: repetitions per session the action can choose from.
+        dose_scale: repetitions that map to 1.0 in the "dose so far" observation
+            (default: horizon_days × the largest repetition level, when 0).
+        fatigue_scale: fatigue that maps to 1.0 in the observation (clipped to [0, 1]).
+        biomarkers: add normalised neural biomarkers to the observation.
+        action_type: "multidiscrete" (PPO, A2C) or "discrete" (one flat index, for DQN).
+        all_directions: add a tenth value to the direction entry: a session whose repetitions
+            go to all 8 directions in turn (the center-out protocol of robot-aided therapy).
+        patient: every default of the simulated patients.
+    """
+
+    horizon_days: int = 30
+    start_day: int = 5
+    cohort: str | CohortConfig = "mixed"
+    cost_per_rep: float = 0.002
+    distances: tuple[float, ...] = (0.06, 0.10, 0.14)
+    assistance_levels: tuple[float, ...] = (0.0, 0.5, 1.0)
+    repetition_levels: tuple[int, ...] = (15, 30, 60, 120)
+    dose_scale: float = 0.0
+    fatigue_scale: float = 1.0
+    biomarkers: bool = False
+    action_type: Literal["multidiscrete", "discrete"] = "multidiscrete"
+    all_directions: bool = False
+    patient: PatientConfig = field(default_factory=PatientConfig)
+
+    def __post_init__(self) -> None:
+        for name in ("horizon_days", "start_day"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < (1 if name == "horizon_days"
+                                                                    else 0):
+                raise ValueError(f"{name}: must be an integer >= "
+                                 f"{1 if name == 'horizon_days' else 0}, got {v!r}")
+        if isinstance(self.cohort, str):
+            self.cohort_config()  # an unknown preset fails here, naming the allowed ones
+        elif not isinstance(self.cohort, CohortConfig):
+            raise ValueError(f"cohort: must be a preset name or a CohortConfig, "
+                             f"got {self.cohort!r}")
+        if not self.cost_per_rep >= 0:
+            raise ValueError(f"cost_per_rep: must be >= 0, got {self.cost_per_rep!r}")
+        for name in ("distances", "assistance_levels", "repetition_levels"):
+            if len(getattr(self, name)) < 1:
+                raise ValueError(f"{name}: needs at least one level, got {getattr(self, name)!r}")
+        if not all(d > 0 for d in self.distances):
+            raise ValueError(f"distances: each must be > 0 (m), got {self.distances!r}")
+        if not all(0.0 <= a <= 1.0 for a in self.assistance_levels):
+            raise ValueError(f"assistance_levels: each must be in [0, 1], "
+                             f"got {self.assistance_levels!r}")
+        if not all(isinstance(r, int) and r >= 1 for r in self.repetition_levels):
+            raise ValueError(f"repetition_levels: each must be an integer >= 1, "
+                             f"got {self.repetition_levels!r}")
+        if not self.dose_scale >= 0:
+            raise ValueError(f"dose_scale: must be >= 0 (0 = automatic), got {self.dose_scale!r}")
+        if not self.fatigue_scale > 0:
+            raise ValueError(f"fatigue_scale: must be > 0, got {self.fatigue_scale!r}")
+        if self.action_type not in ("multidiscrete", "discrete"):
+            raise ValueError(f"action_type: must be 'multidiscrete' or 'discrete', "
+                             f"got {self.action_type!r}")
+
+    def cohort_config(self) -> CohortConfig:
+        """The lesion distribution as a `CohortConfig` (a preset name resolved)."""
+        if isinstance(self.cohort, CohortConfig):
+            return self.cohort
+        return CohortConfig.preset(self.cohort)  # an unknown name: the error names the allowed
+
+    @property
+    def dose_norm(self) -> float:
+        """Repetitions that map to 1.0 in the observation."""
+        return self.dose_scale or float(self.horizon_days * max(self.repetition_levels))
+
+
+def resolve_config(
+    config: TherapyEnvConfig | str | Path | dict[str, Any] | None = None, **overrides: Any
+) -> TherapyEnvConfig:
+    """A `TherapyEnvConfig` from defaults, a YAML file or dict, then keyword overrides.
+
+    Overrides that are None keep the value below them; unknown keys anywhere are a
+    `ConfigError` that names them.
+    """
+    base = config if isinstance(config, TherapyEnvConfig) else load_config(TherapyEnvConfig,
+                                                                           config)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if not given:
+        return base
+    checked = from_dict(TherapyEnvConfig, given)  # types and unknown keys, named
+    return dataclasses.replace(base, **{k: getattr(checked, k) for k in given})

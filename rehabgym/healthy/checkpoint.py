@@ -1,0 +1,42 @@
+"""The healthy cortex checkpoint: weights, masks and configs of the pre-stroke network.
+
+The package ships one (`rehabgym/assets/healthy_cortex.pt`, made by `rehabgym pretrain`); every
+patient starts as a lesioned copy of it. Checkpoints hold tensors and plain values only and
+load with `torch.load(weights_only=True)`.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import torch
+
+from rehabgym.arm import ArmConfig
+from rehabgym.config import from_dict, to_dict
+from rehabgym.cortex.network import Cortex, CortexConfig
+
+CHECKPOINT_NAME = "healthy_cortex.pt"
+
+
+def save_checkpoint(cortex: Cortex, arm_config: ArmConfig, path: Path) -> None:
+    """Save the cortex (weights, masks, config) and the arm config it was trained with."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().clone() for k, v in cortex.state_dict().items()}
+    torch.save({"cortex_config": to_dict(cortex.config), "arm_config": to_dict(arm_config),
+                "n_inputs": cortex.n_inputs, "state_dict": state}, path)
+
+
+def load_checkpoint(path: str | Path | None = None) -> tuple[Cortex, ArmConfig]:
+    """Load a cortex checkpoint; without a path, the healthy one shipped with the package."""
+    if path is None:
+        with resources.as_file(resources.files("rehabgym") / "assets" / CHECKPOINT_NAME) as p:
+            data = torch.load(p, map_location="cpu", weights_only=True)
+    else:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"checkpoint not found: {path}")
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    cortex = Cortex(from_dict(CortexConfig, data["cortex_config"]), n_inputs=data["n_inputs"])
+    cortex.load_state_dict(data["state_dict"])
+    return cortex, from_dict(ArmConfig, data["arm_config"])

@@ -1,0 +1,47 @@
+"""What one session practises: a `SessionPlan`, checked before anything runs."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+N_DIRECTIONS = 8
+
+
+def unit_vectors(n: int) -> np.ndarray:
+    """[n, 2] unit vectors of the center-out directions (direction k at angle 2πk/n)."""
+    ang = 2 * np.pi * np.arange(n) / n
+    return np.stack([np.cos(ang), np.sin(ang)], axis=1)
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    """What one session practises. `directions` are indices of the center-out directions."""
+
+    directions: tuple[int, ...] = ()
+    repetitions: int = 0
+    distance: float = 0.10  # m
+    assistance: float = 0.0  # 0 (none) .. 1 (the strongest assistive spring)
+
+    def check(self, n_directions: int = N_DIRECTIONS, max_repetitions: int = 1000) -> None:
+        """Raise a ValueError naming the bad field and what is allowed."""
+        reps = self.repetitions
+        if isinstance(reps, bool) or not isinstance(reps, (int, np.integer)):
+            raise ValueError(f"repetitions: expected an integer, got {self.repetitions!r}")
+        if not 0 <= self.repetitions <= max_repetitions:
+            raise ValueError(f"repetitions: allowed 0..{max_repetitions}, got {self.repetitions}")
+        for d in self.directions:
+            if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or not (
+                0 <= d < n_directions
+            ):
+                raise ValueError(
+                    f"directions: {d!r} is not a direction; allowed integers 0..{n_directions - 1}"
+                )
+        if self.repetitions > 0 and not self.directions:
+            raise ValueError("directions: repetitions > 0 need at least one direction")
+        if not (math.isfinite(self.distance) and 0.02 <= self.distance <= 0.2):
+            raise ValueError(f"distance: allowed 0.02..0.2 m, got {self.distance}")
+        if not (math.isfinite(self.assistance) and 0.0 <= self.assistance <= 1.0):
+            raise ValueError(f"assistance: allowed 0..1, got {self.assistance}")

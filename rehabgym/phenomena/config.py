@@ -1,0 +1,69 @@
+"""`ValidateConfig`: every default of the validation cohort and its experiments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from rehabgym.patient import CohortConfig, PatientConfig
+
+
+@dataclass
+class ValidateConfig:
+    """Every default of the validation cohort and its experiments."""
+
+    n_patients: int = 24
+    seed: int = 0
+    days: int = 60  # natural history
+    cohort: CohortConfig = field(default_factory=lambda: CohortConfig(
+        focal_radius=(0.2, 0.7), corticospinal_fraction=(0.0, 0.5)))
+    #: row 3: patients of a mild-moderate cohort (small lesions, little corticospinal damage)
+    #: followed without therapy and pooled with the main cohort; 0 = the main cohort alone
+    mild_patients: int = 24
+    mild_cohort: CohortConfig = field(default_factory=lambda: CohortConfig(
+        focal_radius=(0.05, 0.5), corticospinal_fraction=(0.0, 0.2)))
+    therapy_patients: int = 10  # moderate patients in the therapy experiment
+    early_start: int = 5
+    late_start: int = 30
+    therapy_days: int = 10
+    reps: int = 60
+    doses: tuple[int, ...] = (30, 60, 120)
+    trained_direction: int = 0
+    row10_patients: int = 16  # held-out patients for the scripted-schedule comparison
+    row10_days: int = 10
+    #: row 7: the whole cohort practises from this day for `therapy_days`, then is followed for
+    #: `followup_days` without therapy (default: the early start, as in Han et al. 2008)
+    threshold_start: int = 5
+    followup_days: int = 25
+    patient: PatientConfig = field(default_factory=PatientConfig)
+
+    def __post_init__(self) -> None:
+        minimum = {"n_patients": 1, "mild_patients": 0, "days": 1, "therapy_patients": 1,
+                   "early_start": 0, "late_start": 0, "therapy_days": 1, "reps": 1,
+                   "row10_patients": 1, "row10_days": 1, "threshold_start": 0,
+                   "followup_days": 1}
+        for name, low in minimum.items():
+            if getattr(self, name) < low:
+                raise ValueError(f"{name}: must be >= {low}, got {getattr(self, name)}")
+
+    @property
+    def early(self) -> tuple[int, int]:
+        """The early therapy arm's first day and the day it has ended."""
+        return self.early_start, self.early_start + self.therapy_days
+
+    @property
+    def late(self) -> tuple[int, int]:
+        """The late therapy arm's first day and the day it has ended."""
+        return self.late_start, self.late_start + self.therapy_days
+
+    @property
+    def threshold_therapy(self) -> tuple[int, int]:
+        """Row 7's therapy: first day and the day it has ended."""
+        return self.threshold_start, self.threshold_start + self.therapy_days
+
+    @classmethod
+    def quick(cls, base: ValidateConfig | None = None) -> ValidateConfig:
+        """A small version of `base` (default: the defaults), a few minutes, for tests and a
+        first look: fewer patients and days, the same patient and plasticity."""
+        return replace(base or cls(), n_patients=8, mild_patients=8, days=20,
+                       therapy_patients=4, early_start=3, late_start=10, therapy_days=4,
+                       row10_patients=4, row10_days=3, threshold_start=3, followup_days=7)

@@ -1,0 +1,144 @@
+"""`rehabgym validate`: does the virtual patient behave like real patients?
+
+Runs a virtual cohort through the experiments and prints the phenomena table of the design
+(rows 1-10): for each row the measured effect with its uncertainty across patients, the
+expectation and its source, and pass/fail.
+
+- natural history: the cohort with no therapy (rows 1, 2, 3, 8, 9), and a second cohort of
+  mild-moderate patients pooled with it for row 3 (the main cohort, which has to span the
+  severe lesions of rows 7 and 9, holds only a few patients the rule is about);
+- therapy: the same moderate patients under several schedules, side by side in one batch:
+  no therapy, uniform practice early / late, other doses early, one direction only (rows 4-6);
+- threshold: the whole cohort practises from `threshold_start`, then is followed without
+  therapy (row 7);
+- therapist: fixed schedules on held-out patients (row 10).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
+
+from rehabgym.config import save_config
+from rehabgym.cortex.lesion import Lesion
+from rehabgym.cortex.plasticity import RULES
+from rehabgym.patient import sample_cohort
+from rehabgym.phenomena import natural_history as nh
+from rehabgym.phenomena import therapy as th
+from rehabgym.phenomena import threshold
+from rehabgym.phenomena.config import ValidateConfig
+from rehabgym.phenomena.table import Row, curves, markdown
+from rehabgym.phenomena.therapist import therapist_matters
+
+#: row 3's mild-moderate cohort draws its lesions and noise from `seed + MILD_SEED`, apart from
+#: the main cohort (patients `seed + i`) and the held-out patients of row 10
+MILD_SEED = 500_000
+
+
+def overview_figure(nat: nh.NaturalHistory, ther: th.TherapyResult,
+                    nat3: nh.NaturalHistory) -> Figure:
+    """Three panels for the README: recovery curves, proportional recovery (on `nat3`, row
+    3's pooled cohorts), schedules."""
+    fig = Figure(figsize=(13, 3.8))
+    ax = fig.subplots(1, 3)
+    curves(ax[0], nat.score)
+    ax[0].set(xlabel="days since stroke", ylabel="motor score", title="spontaneous recovery")
+    s3 = nat3.score
+    ax[1].scatter(100 - s3[0], s3[-1] - s3[0])
+    ax[1].plot([0, 100], [0, 70], "r--", label="0.7 × impairment")
+    ax[1].set(xlabel="initial impairment", ylabel="recovery", title="proportional recovery")
+    ax[1].legend()
+    for i, name in enumerate(ther.arms):
+        ax[2].plot(ther.score[:, i].mean(1), label=name)
+    ax[2].set(xlabel="days since stroke", ylabel="motor score", title="therapy schedules")
+    ax[2].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def _save(cfg: ValidateConfig, rows: list[Row], figures: dict[str, Figure], table: str,
+          out: Path) -> None:
+    """Config, table (Markdown, JSON), one PNG per figure; the figures, the table and each
+    row's pass/fail (`phenomena/passed` at step = row number) also to TensorBoard in `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, out / "config.yaml")
+    (out / "phenomena.md").write_text(table + "\n")
+    (out / "phenomena.json").write_text(json.dumps(
+        [{"row": r.number, "phenomenon": r.phenomenon, "passed": r.passed,
+          "measured": r.measured, "values": r.values} for r in rows],
+        indent=1, default=lambda v: None if isinstance(v, float) and math.isnan(v) else v))
+    with SummaryWriter(str(out)) as w:
+        w.add_text("phenomena/table", table)
+        for r in rows:
+            w.add_scalar("phenomena/passed", float(r.passed), r.number)
+        for name, fig in figures.items():
+            fig.savefig(out / f"{name}.png", dpi=110)
+            w.add_figure(f"phenomena/{name}", fig, 0, close=False)
+
+
+def _therapy_patients(cfg: ValidateConfig, nat: nh.NaturalHistory) -> list[int]:
+    """The most moderate patients of the cohort (impairment nearest 45 points)."""
+    imp = 100 - nat.score[0]
+    order = np.argsort(np.abs(imp - 45))
+    return sorted(order[: cfg.therapy_patients])
+
+
+def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = None,
+             progress: bool = True) -> list[Row]:
+    """Run the cohort, print the table, save table/figures/config under `out`."""
+    def bar(it: Iterable, desc: str) -> Iterable:
+        return tqdm(it, desc=desc, disable=not progress, leave=False)
+
+    if ablate is not None:
+        if ablate not in RULES:
+            raise ValueError(f"ablate: unknown rule {ablate!r}; allowed: {list(RULES)}")
+        cfg = replace(cfg, patient=replace(cfg.patient,
+                                           plasticity=cfg.patient.plasticity.without(ablate)))
+    lesions = sample_cohort(cfg.cohort, cfg.n_patients, cfg.seed)
+    nat = nh.natural_history(cfg, lesions, bar)
+    mild = sample_cohort(cfg.mild_cohort, cfg.mild_patients, cfg.seed + MILD_SEED)
+    nat_mild = (nh.natural_history(cfg, mild, bar, seed=cfg.seed + MILD_SEED,
+                                   desc="mild–moderate cohort") if mild else None)
+    les3: list[Lesion] = lesions + mild
+    nat3 = nat.pooled(nat_mild)
+    chosen = _therapy_patients(cfg, nat)
+    ther = th.therapy_experiment(cfg, [lesions[i] for i in chosen], bar,
+                                 seeds=[cfg.seed + int(i) for i in chosen])
+    ther_all = threshold.threshold_experiment(cfg, lesions, bar)
+
+    g, g3 = nh.Measures.of(lesions, nat), nh.Measures.of(les3, nat3)
+    rows = [nh.lesion_size(g, nat), nh.spontaneous_recovery(nat, cfg.days),
+            nh.proportional_recovery(g3, nat3, len(lesions)),
+            th.early_beats_late(cfg, ther), th.dose_response(cfg, ther),
+            th.specificity(cfg, ther), threshold.use_it_or_lose_it(cfg, ther_all),
+            nh.smoothness(g, nat, cfg.days), nh.vicarious_compensation(g)]
+    if ablate is None:
+        rows.append(therapist_matters(cfg))
+    table = markdown(rows)
+    title = f"Phenomena ({cfg.n_patients} patients" + (f", ablated: {ablate}" if ablate else "")
+    print(f"{title}, seed {cfg.seed})\n{table}")
+    if out is not None:
+        v = {r.number: r.values for r in rows}
+        figures = {
+            "row1_lesion_size": nh.lesion_size_figure(g, nat),
+            "row2_spontaneous_recovery": nh.spontaneous_recovery_figure(nat),
+            "row3_proportional_recovery": nh.proportional_recovery_figure(g3, nat3,
+                                                                          v[3]["slope"]),
+            "row4_early_vs_late": th.early_beats_late_figure(cfg, ther),
+            "row5_dose_response": th.dose_response_figure(v[5]),
+            "row6_specificity": th.specificity_figure(v[6]),
+            "row7_use_it_or_lose_it": threshold.use_it_or_lose_it_figure(cfg, ther_all),
+            "row8_smoothness": nh.smoothness_figure(g, nat),
+            "row9_vicarious_compensation": nh.vicarious_compensation_figure(g),
+            "phenomena": overview_figure(nat, ther, nat3),
+        }
+        _save(cfg, rows, figures, table, out)
+    return rows

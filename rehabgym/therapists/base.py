@@ -1,0 +1,82 @@
+"""The therapist interface: who chooses what the patient practises each day.
+
+One small interface in the spirit of teacher–student curriculum learning (the therapist is the
+teacher, the patient the student): `reset(obs, info)` at the start of an episode, `act(obs,
+info)` to choose the day's session, `observe(obs, reward, info)` to see its outcome.
+
+The action is the environment's `MultiDiscrete([9, n_dist, n_assist, n_reps])`: entry 0 is a
+center-out direction 0..7 or 8 = rest day (or 9 = all directions, with the environment's
+`all_directions`), then indices into the distance, assistance and repetition levels. The
+assessment profile (0–100 per direction) is read from `info["profile"]` when the environment
+gives it, else from the first 8 observation entries (profile / 100).
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from rehabgym.patient import N_DIRECTIONS
+
+
+def profile_of(obs: np.ndarray, info: dict[str, Any] | None) -> np.ndarray:
+    """The assessment profile on 0–100 per direction (float64, length 8)."""
+    if info and "profile" in info:
+        return np.asarray(info["profile"], dtype=np.float64).reshape(-1)[:N_DIRECTIONS]
+    return 100.0 * np.asarray(obs, dtype=np.float64).reshape(-1)[:N_DIRECTIONS]
+
+
+class Therapist(abc.ABC):
+    """Chooses one therapy day at a time for one patient.
+
+    Args:
+        action_space: the environment's `MultiDiscrete` action space.
+        seed: seed of the therapist's own randomness (exploration, tie breaks).
+        distance, assistance, reps: fixed level indices for the non-direction action entries;
+            None picks the middle level.
+    """
+
+    name = "therapist"
+
+    def __init__(
+        self,
+        action_space: spaces.Space,
+        seed: int | None = None,
+        distance: int | None = None,
+        assistance: int | None = None,
+        reps: int | None = None,
+    ) -> None:
+        if not isinstance(action_space, spaces.MultiDiscrete):
+            raise TypeError(
+                f"{type(self).__name__} needs a MultiDiscrete action space, got {action_space}")
+        self.action_space = action_space
+        self.nvec = np.asarray(action_space.nvec, dtype=np.int64)
+        self.rng = np.random.default_rng(seed)
+        levels = [distance, assistance, reps]
+        self.levels = np.array(
+            [n // 2 if lv is None else lv for n, lv in zip(self.nvec[1:], levels)], dtype=np.int64)
+        for name, lv, n in zip(("distance", "assistance", "reps"), self.levels, self.nvec[1:]):
+            if not 0 <= lv < n:
+                raise ValueError(f"{name}: level {lv} is outside 0..{n - 1}")
+
+    def session(self, direction: int) -> np.ndarray:
+        """The full action for practising `direction` (or REST) at the fixed levels."""
+        action = np.empty(len(self.nvec), dtype=self.action_space.dtype)
+        action[0] = direction
+        action[1:] = self.levels[: len(self.nvec) - 1]
+        return action
+
+    def reset(self, obs: np.ndarray, info: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+        """A new patient: forget the previous one."""
+
+    @abc.abstractmethod
+    def act(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
+        """The action for today."""
+
+    def observe(  # noqa: B027 - optional hook
+        self, obs: np.ndarray, reward: float, info: dict[str, Any]
+    ) -> None:
+        """The outcome of the last action (the next assessment)."""

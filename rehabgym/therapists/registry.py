@@ -1,0 +1,92 @@
+"""One registry of therapists, and one parser of the specs that name them.
+
+A spec is a heuristic's name (`worst_first`), a heuristic with constructor arguments
+(`round_robin(distance=1, assistance=0, reps=3)`: level indices, or e.g. `target=0.5`), or
+`<algorithm>:<model.zip>` for a trained Stable-Baselines3 model (`ppo:runs/x/model.zip`).
+The same strings work on the command line (`rehabgym evaluate --therapist ...`) and in a
+training config's `baselines`.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from collections.abc import Callable
+from typing import Any
+
+from gymnasium import spaces
+
+from rehabgym.config import ConfigError
+from rehabgym.therapists.base import Therapist
+from rehabgym.therapists.heuristics import (
+    ChallengePoint,
+    LearningProgress,
+    NoTherapy,
+    OneDirection,
+    RandomTherapist,
+    UniformRoundRobin,
+    WorstDirectionFirst,
+)
+from rehabgym.therapists.sb3 import load_sb3_model, sb3_factory
+
+TherapistFactory = Callable[[spaces.Space, int | None], Therapist]
+"""Builds a fresh therapist for one patient: (single-env action space, seed) -> Therapist."""
+
+HEURISTICS: dict[str, type[Therapist]] = {
+    cls.name: cls
+    for cls in (NoTherapy, RandomTherapist, UniformRoundRobin, WorstDirectionFirst,
+                ChallengePoint, LearningProgress, OneDirection)
+}
+"""Registry of heuristic therapists by name."""
+
+BASELINES = ("no_therapy", "random", "round_robin", "worst_first", "challenge_point",
+             "learning_progress")
+"""The heuristics a therapist is compared with by default."""
+
+
+def heuristic_factory(spec: str) -> TherapistFactory:
+    """A per-patient factory `(action_space, seed) -> Therapist` from a heuristic's spec: its
+    name (`worst_first`) or its name with constructor arguments
+    (`round_robin(distance=1, assistance=0, reps=3)`: the level indices, or e.g. `target=0.5`).
+    An unknown name or argument is a ConfigError (a ValueError) naming the allowed ones."""
+    match = re.fullmatch(r"\s*(\w+)\s*(?:\((.*)\))?\s*", spec)
+    name = match.group(1) if match else spec
+    if name not in HEURISTICS:
+        raise ConfigError(
+            f"therapist: {spec!r} is not one of {sorted(HEURISTICS)} (optionally with arguments, "
+            f"e.g. 'round_robin(assistance=0, reps=3)') or <algorithm>:<model.zip>")
+    cls = HEURISTICS[name]
+    named = {p.name for p in inspect.signature(cls).parameters.values()
+             if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    allowed = sorted((named | {"distance", "assistance", "reps"}) - {"action_space", "seed"})
+    kwargs: dict[str, Any] = {}
+    for item in filter(None, (a.strip() for a in (match.group(2) or "").split(","))):
+        key, sep, value = (part.strip() for part in item.partition("="))
+        if not sep or key not in allowed:
+            raise ConfigError(f"therapist {spec!r}: {item!r} is not <argument>=<number>; "
+                             f"allowed arguments of {name}: {allowed}")
+        try:
+            kwargs[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError) as exc:
+            raise ConfigError(f"therapist {spec!r}: {key}={value!r} is not a number") from exc
+
+    def factory(action_space: spaces.Space, seed: int | None = None) -> Therapist:
+        return cls(action_space, seed=seed, **kwargs)
+
+    return factory
+
+
+def therapist_factory(spec: str, sample: bool = False) -> TherapistFactory:
+    """A per-patient factory from any spec (see the module docstring). A model is loaded once
+    and shared, so its patients are predicted as one batch; `sample` draws its actions from
+    its policy, seeded per patient, instead of taking the argmax."""
+    if ":" in spec:
+        algorithm, path = spec.split(":", 1)
+        return sb3_factory(load_sb3_model(path, algorithm), deterministic=not sample)
+    return heuristic_factory(spec)
+
+
+def make_therapist(spec: str, action_space: spaces.Space, seed: int | None = None) -> Therapist:
+    """One therapist from its spec (see the module docstring)."""
+    return therapist_factory(spec)(action_space, seed)

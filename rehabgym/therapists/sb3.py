@@ -1,0 +1,108 @@
+"""A trained Stable-Baselines3 model as a therapist.
+
+SB3 saves a model as a `.zip` holding pickled Python objects, so loading one runs code from
+the file: load only models you trust.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import stable_baselines3
+import torch
+from gymnasium import spaces
+
+from rehabgym.config import ConfigError
+from rehabgym.envs.actions import unflatten_action
+from rehabgym.therapists.base import Therapist
+
+
+class SB3Therapist(Therapist):
+    """A trained Stable-Baselines3 model as a therapist.
+
+    Args:
+        model: a Stable-Baselines3 algorithm instance (see `load_sb3_model`).
+        obs_rms: optional VecNormalize statistics (`normalize_obs(obs)` is applied first).
+        action_space: the environment's MultiDiscrete space; a model trained on the Discrete
+            flattening (DQN) has its actions mapped back into it (`unflatten`).
+        deterministic: the most probable action (`model.predict(deterministic=True)`); False
+            samples the policy's action distribution (PPO, A2C) with the therapist's own
+            seeded generator, so a patient seed gives the same schedule every time. The
+            stochastic policy is the one PPO optimises: when several actions are equally good
+            (e.g. the direction of a session), its argmax repeats one of them every day.
+        seed: seed of the sampling.
+    """
+
+    name = "sb3"
+
+    def __init__(self, model: Any, action_space: spaces.Space, obs_rms: Any = None,
+                 deterministic: bool = True, seed: int | None = None) -> None:
+        super().__init__(action_space, seed)
+        self.model = model
+        self.obs_rms = obs_rms
+        self.deterministic = deterministic
+
+    def act_batch(self, obs: np.ndarray) -> np.ndarray:
+        """Actions for a batch of observations [N, obs_dim] -> [N, len(nvec)]."""
+        obs = np.asarray(obs, dtype=np.float32)
+        if self.obs_rms is not None:
+            obs = self.obs_rms.normalize_obs(obs).astype(np.float32)
+        if self.deterministic:
+            action, _ = self.model.predict(obs, deterministic=True)
+        else:
+            action = self._sample(obs)
+        action = np.asarray(action)
+        if isinstance(self.model.action_space, spaces.Discrete):
+            action = self.unflatten(action.reshape(-1))
+        return action.reshape(len(obs), len(self.nvec)).astype(self.action_space.dtype)
+
+    def _sample(self, obs: np.ndarray) -> np.ndarray:
+        """Actions drawn from the policy's categorical heads with `self.rng`."""
+        policy = self.model.policy
+        if not hasattr(policy, "get_distribution"):
+            raise ValueError(f"deterministic=False needs a policy-gradient model (ppo, a2c), "
+                             f"got {type(self.model).__name__}")
+        with torch.no_grad():
+            tensor, _ = policy.obs_to_tensor(obs)
+            dist = policy.get_distribution(tensor).distribution
+        heads = dist if isinstance(dist, list) else [dist]
+        columns = []
+        for head in heads:
+            cdf = np.cumsum(head.probs.cpu().numpy().astype(np.float64), axis=1)
+            u = self.rng.random((len(cdf), 1)) * cdf[:, -1:]
+            columns.append(np.minimum((u > cdf).sum(axis=1), cdf.shape[1] - 1))
+        return np.stack(columns, axis=1) if isinstance(dist, list) else columns[0]
+
+    def unflatten(self, flat: np.ndarray) -> np.ndarray:
+        """MultiDiscrete actions from the environment's Discrete flattening."""
+        return unflatten_action(flat, self.nvec)
+
+    def act(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
+        return self.act_batch(np.asarray(obs)[None])[0]
+
+
+ALGORITHMS = ("ppo", "a2c", "dqn")
+
+
+def load_sb3_model(path: str | Path, algorithm: str = "ppo") -> Any:
+    """Load an SB3 `.zip` saved by `algorithm` ("ppo", "a2c" or "dqn") on the CPU."""
+    if algorithm not in ALGORITHMS:
+        raise ConfigError(f"algorithm: {algorithm!r} is not one of {list(ALGORITHMS)}")
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"model file not found: {path}")
+    return getattr(stable_baselines3, algorithm.upper()).load(path, device="cpu")
+
+
+def sb3_factory(model: Any, deterministic: bool = True
+                ) -> Callable[[spaces.Space, int | None], Therapist]:
+    """A per-patient factory `(action_space, seed) -> SB3Therapist` sharing one loaded model,
+    so its patients are predicted as one batch."""
+
+    def factory(action_space: spaces.Space, seed: int | None = None) -> Therapist:
+        return SB3Therapist(model, action_space, seed=seed, deterministic=deterministic)
+
+    return factory

@@ -1,0 +1,127 @@
+"""Training callbacks: the held-out patients treated by the current policy, logged to
+TensorBoard (`recovery/…`, `therapy/…`, figures, hyperparameters), and a progress bar."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import Figure, HParam
+from tqdm import tqdm
+
+from rehabgym.envs.actions import REST
+from rehabgym.evaluation import CohortResult, run_cohort
+from rehabgym.evaluation.figures import (
+    before_after_figure,
+    recovery_curves_figure,
+    schedule_figure,
+)
+from rehabgym.stats import mean_ci
+from rehabgym.therapists import TherapistFactory, heuristic_factory, sb3_factory
+from rehabgym.training.config import TrainConfig
+
+TB_ONLY = ("stdout", "log", "json", "csv")  # logger formats that cannot show figures/hparams
+
+
+class RecoveryEvalCallback(BaseCallback):
+    """Every `eval_every` timesteps: the current policy treats the held-out patients; logs
+    `recovery/final_score`, `recovery/gain_over_no_therapy`, `recovery/recovery_fraction`,
+    `recovery/score_dir_k`, `therapy/dose`, `therapy/rest_fraction`, and figures (recovery
+    curves, the schedule as a day × direction heat map). Hyperparameters go to the HParams tab.
+    """
+
+    def __init__(self, cfg: TrainConfig, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        self.cfg = cfg
+        self.seeds = [cfg.eval_seed + i for i in range(cfg.eval_patients)]
+        self.last_eval = -1
+        self.control: CohortResult | None = None
+        self.history: list[tuple[int, float]] = []
+
+    def _on_training_start(self) -> None:
+        hparams: dict[str, Any] = {
+            "algorithm": self.cfg.algorithm, "n_envs": self.cfg.n_envs,
+            "total_timesteps": self.cfg.total_timesteps, "seed": self.cfg.seed,
+            "env_id": self.cfg.env_id}
+        for key, value in self.cfg.hyperparameters.items():
+            if isinstance(value, (int, float, str, bool)):
+                hparams[key] = value
+        metrics = {"recovery/final_score": 0.0, "recovery/gain_over_no_therapy": 0.0}
+        self.logger.record("hparams", HParam(hparams, metrics), exclude=TB_ONLY)
+        if self.last_eval < 0 and self.num_timesteps == 0:
+            self.treat_held_out()  # the untrained policy: the starting point of every curve
+
+    def _on_step(self) -> bool:
+        every = self.cfg.eval_every
+        if every and self.num_timesteps // every > max(self.last_eval, 0) // every:
+            self.treat_held_out()
+        return True
+
+    def _on_training_end(self) -> None:
+        if self.num_timesteps != self.last_eval:
+            self.treat_held_out()
+        fig = before_after_figure(self.cfg.env_id, self.cfg.eval_kwargs(), self._agent,
+                                  self.seeds[0], title=f"patient {self.seeds[0]}: the agent's "
+                                  f"therapy after {self.num_timesteps} training days")
+        if fig is not None:
+            self.logger.record("figures/reach_before_after", Figure(fig, close=True),
+                               exclude=TB_ONLY)
+            self.logger.dump(self.num_timesteps)
+
+    @property
+    def _agent(self) -> TherapistFactory:
+        """The current policy as a per-patient therapist factory."""
+        return sb3_factory(self.model, deterministic=self.cfg.deterministic_eval)
+
+    def treat_held_out(self) -> CohortResult:
+        """Treat the held-out patients with the current policy and log what happened."""
+        plan: dict[str, Any] = {"agent": self._agent}
+        if self.control is None:
+            plan["no_therapy"] = heuristic_factory("no_therapy")
+        results = run_cohort(plan, self.cfg.env_id, self.cfg.eval_kwargs(), self.seeds)
+        self.control = results.get("no_therapy", self.control)
+        res = results["agent"]
+        assert self.control is not None
+        self.log_results(res, self.control)
+        self.last_eval = self.num_timesteps
+        return res
+
+    def log_results(self, res: CohortResult, control: CohortResult) -> None:
+        log = self.logger
+        final = float(np.mean(res.final))
+        log.record("recovery/final_score", final)
+        log.record("recovery/gain_over_no_therapy", float(np.mean(res.final - control.final)))
+        log.record("recovery/recovery_fraction", mean_ci(res.recovery)[0])
+        for k, score in enumerate(res.profiles[:, -1].mean(axis=0)):
+            log.record(f"recovery/score_dir_{k}", float(score))
+        log.record("therapy/dose", float(np.nanmean(res.dose)))
+        log.record("therapy/rest_fraction", float(np.mean(res.actions[:, :, 0] == REST)))
+        figs = {"figures/recovery_curves": recovery_curves_figure({"agent": res,
+                                                                   "no_therapy": control}),
+                "figures/schedule": schedule_figure(res)}
+        for tag, fig in figs.items():
+            log.record(tag, Figure(fig, close=True), exclude=TB_ONLY)
+        log.dump(self.num_timesteps)
+        self.history.append((self.num_timesteps, final))
+        if self.verbose:
+            print(f"[eval] {self.num_timesteps} days: final score {final:.1f}", file=sys.stderr)
+
+
+class TqdmCallback(BaseCallback):
+    """A tqdm progress bar over timesteps (SB3's own needs `rich`, not a dependency here)."""
+
+    def _on_training_start(self) -> None:
+        total = int(self.locals["total_timesteps"])
+        self.bar = tqdm(total=total, initial=self.model.num_timesteps, unit="day",
+                        desc="training", dynamic_ncols=True, file=sys.stderr)
+        self._seen = self.model.num_timesteps
+
+    def _on_step(self) -> bool:
+        self.bar.update(self.num_timesteps - self._seen)
+        self._seen = self.num_timesteps
+        return True
+
+    def _on_training_end(self) -> None:
+        self.bar.close()

@@ -1,0 +1,123 @@
+"""Training an RL therapist with Stable-Baselines3 (`rehabgym train --config configs/x.yaml`).
+
+A run writes into `<out_root>/<experiment>/<timestamp>/`: `config.yaml` (resolved, the env
+config inlined), `command.txt`, TensorBoard events, `checkpoints/`, `model.zip`, and after
+training `evaluation/`: the agent against every baseline therapist on the same held-out
+patients (Markdown, CSV, figures). `--resume <checkpoint.zip>` continues the timestep count of
+an interrupted run in its own folder.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import stable_baselines3
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList, CheckpointCallback
+from stable_baselines3.common.logger import configure
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+
+from rehabgym.config import ConfigError, save_config
+from rehabgym.evaluation import markdown_table, run_cohort, save_report
+from rehabgym.evaluation.figures import before_after_figure
+from rehabgym.therapists import heuristic_factory, sb3_factory
+from rehabgym.training.callbacks import RecoveryEvalCallback, TqdmCallback
+from rehabgym.training.config import TrainConfig
+from rehabgym.training.vec_env import make_train_env, normalization_file
+
+
+def run_folder(cfg: TrainConfig) -> Path:
+    """A new `<out_root>/<experiment>/<timestamp>/` (suffixed if two runs share a second)."""
+    base = Path(cfg.out_root) / cfg.experiment / datetime.now().strftime("%Y%m%d-%H%M%S")
+    out, k = base, 1
+    while out.exists():
+        out, k = base.with_name(f"{base.name}-{k}"), k + 1
+    out.mkdir(parents=True)
+    return out
+
+
+def _make_model(cfg: TrainConfig, venv: VecEnv, resume: Path | None) -> Any:
+    cls = getattr(stable_baselines3, cfg.algorithm.upper())
+    if resume is not None:
+        if not resume.is_file():
+            raise ConfigError(f"resume: checkpoint not found: {resume}")
+        if isinstance(venv, VecNormalize):
+            stats = normalization_file(resume)
+            if not stats.is_file():
+                raise ConfigError(f"resume: normalize_reward is on but {stats} is missing")
+            venv.ret_rms = VecNormalize.load(str(stats), venv.venv).ret_rms
+        return cls.load(resume, env=venv, device=cfg.device)
+    return cls(cfg.policy, venv, seed=cfg.seed, device=cfg.device, verbose=0,
+               **cfg.hyperparameters)
+
+
+def train(cfg: TrainConfig, out: Path | None = None, resume: str | Path | None = None,
+          command: Sequence[str] | None = None) -> Path:
+    """Train (or resume) a therapist, then compare it with the baselines; returns the run folder.
+
+    `resume` is a checkpoint `.zip`: the timestep count continues from it, and the run goes on
+    in the checkpoint's run folder when it lies in `<run>/checkpoints/`.
+    """
+    resume_path = Path(resume) if resume is not None else None
+    if out is None and resume_path is not None and resume_path.parent.name == "checkpoints":
+        out = resume_path.parent.parent
+    out = Path(out) if out is not None else run_folder(cfg)
+    out.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, out / "config.yaml")
+    line = shlex.join(list(command) if command is not None else sys.argv)
+    with open(out / "command.txt", "a") as f:
+        f.write(line + "\n")
+
+    venv = make_train_env(cfg)
+    try:
+        model = _make_model(cfg, venv, resume_path)
+        model.set_logger(configure(str(out), ["stdout", "tensorboard"] if cfg.progress_bar is False
+                                   else ["tensorboard"]))
+        remaining = cfg.total_timesteps - model.num_timesteps
+        evaluator = RecoveryEvalCallback(cfg)
+        callbacks: list[BaseCallback] = [evaluator]
+        if cfg.checkpoint_every:
+            callbacks.append(CheckpointCallback(max(cfg.checkpoint_every // cfg.n_envs, 1),
+                                                str(out / "checkpoints"), name_prefix="model",
+                                                save_vecnormalize=cfg.normalize_reward))
+        if cfg.progress_bar:
+            callbacks.append(TqdmCallback())
+        if remaining > 0:
+            model.learn(remaining, callback=CallbackList(callbacks),
+                        reset_num_timesteps=resume_path is None, tb_log_name="train")
+        model.save(out / "model.zip")
+        if isinstance(venv, VecNormalize):
+            venv.save(str(normalization_file(out / "model.zip")))
+    finally:
+        venv.close()
+    if cfg.final_eval_patients:
+        compare(cfg, model, out / "evaluation")
+    return out
+
+
+def compare(cfg: TrainConfig, model: Any, out: Path) -> list[dict[str, Any]]:
+    """The trained agent against every baseline on `final_eval_patients` held-out patients;
+    writes the report into `out` and prints the table."""
+    agent = sb3_factory(model, deterministic=cfg.deterministic_eval)
+    plan: dict[str, Any] = {cfg.algorithm: agent}
+    if not cfg.deterministic_eval:
+        plan[f"{cfg.algorithm}_argmax"] = sb3_factory(model)
+    for name in cfg.baselines:
+        plan[name] = heuristic_factory(name)
+    seeds = [cfg.eval_seed + i for i in range(cfg.final_eval_patients)]
+    t0 = time.time()
+    results = run_cohort(plan, cfg.env_id, cfg.eval_kwargs(), seeds, progress=cfg.progress_bar)
+    rows = save_report(results, out)
+    fig = before_after_figure(cfg.env_id, cfg.eval_kwargs(), agent, seeds[0],
+                              title=f"patient {seeds[0]} treated by the {cfg.algorithm} agent")
+    if fig is not None:
+        fig.savefig(out / "reach_before_after.png", dpi=110)
+    print(f"\nHeld-out cohort: {len(seeds)} patients (seeds {seeds[0]}…{seeds[-1]}), "
+          f"{time.time() - t0:.0f} s; report in {out}\n")
+    print(markdown_table(rows))
+    return rows

@@ -1,0 +1,57 @@
+"""Cohort evaluation: paired, read back, the same patients for every therapist."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import rehabgym  # noqa: F401  (registers the environments)
+from fake_env import FAKE_ID
+from rehabgym.evaluation import compare_therapists, env_make_kwargs, run_cohort
+from rehabgym.evaluation.report import read_csv
+from rehabgym.therapists import HEURISTICS, heuristic_factory
+
+
+def test_evaluation_is_paired_and_read_back(tmp_path: Path) -> None:
+    rows = compare_therapists(["worst_first"], 5, tmp_path, env_id=FAKE_ID,
+                    env_kwargs={"config": {"horizon_days": 6}}, baselines=["no_therapy",
+                                                                           "random"])
+    assert [r["therapist"] for r in rows] == ["worst_first", "no_therapy", "random"]
+    back = read_csv(tmp_path / "evaluation.csv")
+    assert float(back[1]["p"]) < 0.05  # practising beats resting on every toy patient
+    assert float(back[0]["final_score"]) > float(back[1]["final_score"])
+    patients = read_csv(tmp_path / "patients.csv")
+    assert len(patients) == 15
+    assert {p["seed"] for p in patients if p["therapist"] == "random"} == \
+        {p["seed"] for p in patients if p["therapist"] == "worst_first"}
+    treated = [p for p in patients if p["therapist"] == "worst_first"]
+    gain = np.mean([float(p["final_score"]) - float(p["initial_score"]) for p in treated])
+    assert gain > 0 and float(back[0]["return"]) == pytest.approx(gain)  # toy reward: the gain
+    for fig in ("recovery_curves.png", "final_scores.png", "schedule.png"):
+        assert (tmp_path / fig).stat().st_size > 0
+    table = (tmp_path / "evaluation.md").read_text().splitlines()
+    own, other = (next(line for line in table if line.startswith(f"| {name} |"))
+                  for name in ("worst_first", "no_therapy"))
+    assert own.endswith("| — | — |")  # no difference of a therapist with itself
+    assert f"{float(back[1]['primary_minus_this']):.2f} ± " in other
+
+
+def test_same_patients_for_every_therapist() -> None:
+    res = run_cohort({n: (lambda s, seed, n=n: HEURISTICS[n](s, seed=seed))
+                      for n in ("no_therapy", "worst_first")}, FAKE_ID, {}, [7, 8, 9])
+    np.testing.assert_array_equal(res["no_therapy"].initial, res["worst_first"].initial)
+    assert res["no_therapy"].scores.shape == (3, 6)
+
+
+TINY_ENV = {"horizon_days": 3, "start_day": 2, "repetition_levels": [2, 4], "cohort": "mixed"}
+
+
+def test_a_therapists_results_do_not_depend_on_the_others_compared() -> None:
+    kwargs = env_make_kwargs(TINY_ENV, {"action_type": "multidiscrete"})
+    plan = {n: heuristic_factory(n) for n in ("random", "round_robin")}
+    alone = run_cohort({"random": plan["random"]}, "rehabgym/Therapy-v0", kwargs, [3, 4])
+    both = run_cohort(plan, "rehabgym/Therapy-v0", kwargs, [3, 4])
+    np.testing.assert_array_equal(alone["random"].scores, both["random"].scores)
+    np.testing.assert_array_equal(alone["random"].actions, both["random"].actions)

@@ -1,0 +1,47 @@
+"""The healthy cortex: the shipped checkpoint meets its criteria, pre-training is deterministic."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+import torch
+
+from rehabgym.cortex import Cortex, CortexConfig, SheetConfig
+from rehabgym.healthy.checkpoint import load_checkpoint
+from rehabgym.healthy.criteria import check_healthy
+from rehabgym.healthy.pretrain import PretrainConfig, pretrain
+from rehabgym.reaching.loop import N_INPUTS
+
+
+def test_shipped_checkpoint_reaches_like_its_pretraining_run():
+    cortex, arm_cfg = load_checkpoint()
+    assert cortex.dale_ok()
+    recorded = json.loads((resources.files("rehabgym") / "assets" / "healthy_cortex.json")
+                          .read_text())
+    again = check_healthy(cortex, arm_cfg, verbose=False)
+    for key in ("endpoint_error_cm", "worst_target_error_cm", "success_rate", "path_ratio",
+                "targets_with_one_speed_peak"):
+        assert again[key] == pytest.approx(recorded[key], abs=1e-6), key
+    assert again["endpoint_error_cm"] < 1.0 and again["path_ratio"] <= 1.15
+
+
+def test_pretraining_is_deterministic_and_learns(tmp_path):
+    cfg = PretrainConfig(iterations=3, batch_center_out=1, batch_random=0, duration=0.3,
+                         cortex=CortexConfig(sheet=SheetConfig(n_neurons=40)))
+    a = pretrain(cfg, tmp_path / "a", progress=False)
+    b = pretrain(cfg, tmp_path / "b", progress=False)
+    for k, v in a.state_dict().items():
+        assert torch.equal(v, b.state_dict()[k]), k
+    assert a.dale_ok()
+    fresh = Cortex(cfg.cortex, n_inputs=N_INPUTS)
+    assert not torch.equal(fresh.w_out, a.w_out)  # the optimiser changed it
+    loaded, _ = load_checkpoint(tmp_path / "a" / "healthy_cortex.pt")
+    assert torch.equal(loaded.w_rec, a.w_rec)
+    assert (tmp_path / "a" / "config.yaml").is_file()
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="checkpoint"):
+        load_checkpoint(tmp_path / "nope.pt")

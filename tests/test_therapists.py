@@ -1,0 +1,107 @@
+"""Therapists: the heuristics, the SB3 adapter, the registry and its spec parser."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from stable_baselines3 import DQN, PPO
+
+from fake_env import FakeTherapyEnv
+from rehabgym.envs.actions import REST
+from rehabgym.therapists import HEURISTICS, SB3Therapist, make_therapist
+from rehabgym.therapists.heuristics import LearningProgress, WorstDirectionFirst
+
+
+@pytest.mark.parametrize("name", sorted(HEURISTICS))
+def test_heuristics_obey_the_action_space(name: str) -> None:
+    env = FakeTherapyEnv(horizon_days=12)
+    therapist = make_therapist(name, env.action_space, seed=3)
+    obs, info = env.reset(seed=1)
+    therapist.reset(obs, info)
+    for _ in range(12):
+        action = therapist.act(obs, info)
+        assert env.action_space.contains(action), (name, action)
+        obs, reward, _, _, info = env.step(action)
+        therapist.observe(obs, reward, info)
+
+
+def test_heuristics_choose_as_documented() -> None:
+    env = FakeTherapyEnv()
+    obs, info = env.reset(seed=0)
+    assert make_therapist("no_therapy", env.action_space).act(obs, info)[0] == REST
+    worst = WorstDirectionFirst(env.action_space).act(obs, info)[0]
+    assert worst == int(np.argmin(info["profile"]))
+    rr = make_therapist("round_robin", env.action_space)
+    assert [rr.act(obs, info)[0] for _ in range(9)] == [0, 1, 2, 3, 4, 5, 6, 7, 0]
+    cp = make_therapist("challenge_point", env.action_space).act(obs, info)[0]
+    assert cp == int(np.argmin(np.abs(info["profile"] / 100 - 0.7)))
+    # the profile can come from the observation alone
+    assert WorstDirectionFirst(env.action_space).act(obs, {})[0] == worst
+
+
+def test_learning_progress_prefers_the_direction_that_moves() -> None:
+    env = FakeTherapyEnv(horizon_days=40)
+    lp = LearningProgress(env.action_space, seed=0, epsilon=0.0)
+    obs, info = env.reset(seed=0)
+    initial = info["profile"].copy()
+    lp.reset(obs, info)
+    for _ in range(8):  # every direction tried once, in order
+        obs, r, *_, info = env.step(lp.act(obs, info))
+        lp.observe(obs, r, info)
+    assert lp.tried.all()
+    # the toy gain is largest where the score was lowest
+    assert int(np.argmax(np.abs(lp.progress))) == int(np.argmin(initial))
+    assert lp.act(obs, info)[0] == int(np.argmin(initial))
+
+
+def test_random_therapist_is_seeded() -> None:
+    space = FakeTherapyEnv().action_space
+    a = [make_therapist("random", space, seed=5).act(np.zeros(12), {}) for _ in range(2)]
+    np.testing.assert_array_equal(*a)
+
+
+def test_unknown_therapist_names_the_allowed() -> None:
+    with pytest.raises(ValueError, match="worst_first"):
+        make_therapist("best_ever", FakeTherapyEnv().action_space)
+
+
+def test_sb3_therapist_unflattens_discrete_actions() -> None:
+    space = FakeTherapyEnv().action_space
+    t = SB3Therapist(model=None, action_space=space)
+    flat = np.array([0, 1, 8 * 36 - 1, 8 * 36])
+    np.testing.assert_array_equal(
+        t.unflatten(flat), [[0, 0, 0, 0], [0, 0, 0, 1], [7, 2, 2, 3], [REST, 0, 0, 0]])
+
+
+def test_sb3_therapist_samples_its_policy_with_its_own_seed() -> None:
+    env = FakeTherapyEnv()
+    model = PPO("MlpPolicy", env, n_steps=10, batch_size=10, seed=0, device="cpu")
+    obs = np.repeat(env.reset(seed=0)[0][None], 4000, axis=0)
+
+    def sampled(seed: int) -> np.ndarray:
+        return SB3Therapist(model, env.action_space, seed=seed, deterministic=False).act_batch(obs)
+
+    a, b = sampled(1), sampled(1)
+    np.testing.assert_array_equal(a, b)
+    assert (a != sampled(2)).any()
+    assert env.action_space.contains(a[0]) and len(np.unique(a[:, 0])) == 9
+    probs = model.policy.get_distribution(torch.as_tensor(obs[:1])).distribution[3].probs[0]
+    freq = np.bincount(a[:, 3], minlength=4) / len(a)
+    np.testing.assert_allclose(freq, probs.detach().numpy(), atol=0.03)
+    dqn = DQN("MlpPolicy", FakeTherapyEnv(action_type="discrete"), device="cpu")
+    with pytest.raises(ValueError, match="deterministic=False needs a policy-gradient"):
+        SB3Therapist(dqn, env.action_space, deterministic=False).act_batch(obs[:1])
+
+
+def test_heuristics_take_arguments_in_their_spec() -> None:
+    space = FakeTherapyEnv().action_space
+    t = make_therapist("round_robin(distance=0, assistance=0, reps=3)", space, seed=0)
+    np.testing.assert_array_equal(t.act(None, {}), [0, 0, 0, 3])
+    assert make_therapist("challenge_point(target=0.5)", space).target == 0.5
+    with pytest.raises(ValueError, match=r"allowed arguments of round_robin: \['assistance'"):
+        make_therapist("round_robin(levels=1)", space)
+    with pytest.raises(ValueError, match="not a number"):
+        make_therapist("round_robin(reps=x)", space)
+    with pytest.raises(ValueError, match="reps: level 9"):
+        make_therapist("round_robin(reps=9)", space)
