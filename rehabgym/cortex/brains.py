@@ -13,7 +13,6 @@ import torch
 
 from rehabgym.cortex.lesion import Lesion, lesion_masks
 from rehabgym.cortex.network import Cortex, Weights, effective_weights
-from rehabgym.cortex.sheet import M1, PM
 
 #: tensors that make up a patient's brain state (saved, restored, replaced per patient)
 STATE_KEYS = ("mag_rec", "connectivity", "w_in", "bias", "mag_out", "corticospinal",
@@ -157,4 +156,4 @@ class Brains:
         self.state = {k: state[k].clone() for k in STATE_KEYS}
 
 
-__all__ = ["Brains", "M1", "PM", "STATE_KEYS"]
+__all__ = ["Brains", "STATE_KEYS"]

@@ -4,7 +4,7 @@ Method: backpropagation through time where the forward pass is MuJoCo itself and
 pass uses finite-difference Jacobians of each 10 ms control period
 (`ClosedLoop.run_differentiable`).
 The hand is asked to follow a minimum-jerk path (Flash & Hogan 1985) to the target and hold
-there, with small effort and rate costs; noise is on throughout, so the network learns to
+there, with a small effort cost; noise is on throughout, so the network learns to
 reach with the noise it will have as a patient. Deterministic for a seed.
 """
 

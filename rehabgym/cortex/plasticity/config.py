@@ -21,7 +21,9 @@ class PlasticityConfig:
     # reward-modulated node perturbation
     learning_rate: float = 0.0002  # recurrent synapses
     output_learning_rate: float = 0.0004  # corticospinal synapses (x2: half the motor noise)
-    baseline_rate: float = 0.3  # running reward baseline per direction
+    #: rate of each patient's running outcome per direction (kept and saved; the reward rule
+    #: uses the block's mean instead)
+    baseline_rate: float = 0.3
     max_weight: float = 2.0  # magnitudes are bounded in [0, max_weight]
     # homeostasis (per day)
     homeostasis_rate: float = 0.05  # exponent of the daily scaling factor
@@ -38,7 +40,8 @@ class PlasticityConfig:
     #: daily growth of the output of neurons that lost targets (per unit lost), and its bound
     axon_sprout_rate: float = 1.0
     axon_sprout_bound: float = 4.0  # output grows up to (1 + bound * lost fraction) x healthy
-    axon_sprout_areas: tuple[str, ...] = ("PM",)  # whose neurons sprout (docs/phenomena.md: M1 too)
+    #: whose neurons sprout (docs/results/phenomena.md measures M1 too)
+    axon_sprout_areas: tuple[str, ...] = ("PM",)
     # post-stroke window
     window_amplitude: float = 4.0  # gain = 1 + A exp(-day / tau)
     window_tau_days: float = 14.0

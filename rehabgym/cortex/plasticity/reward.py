@@ -2,8 +2,9 @@
 
 Each neuron (and each muscle drive) receives private noise xi. A synapse j -> i is eligible in
 proportion to sum_t xi_i(t) r_j(t - 1): the noise it carried times what the synapse
-transmitted. After each reach the outcome R is compared with a running baseline for that
-direction; dw_ij = eta * (R - baseline) * eligibility_ij (Fiete & Seung 2006). Summed over all
+transmitted. After each reach the outcome R is compared with a baseline for its direction (the
+patient applies the rule per block of reaches and uses the block's mean outcome for that
+direction); dw_ij = eta * (R - baseline) * eligibility_ij (Fiete & Seung 2006). Summed over all
 reaches and steps of all patients, that is one batched matrix product.
 """
 
