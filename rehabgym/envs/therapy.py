@@ -164,6 +164,7 @@ class TherapyEnv(gym.Env):
         if self.ward.batch is None:
             raise RuntimeError("call reset() before render()")
         if self.render_mode == "human":
+            # pyplot only when a window is asked for: it picks the user's interactive backend
             import matplotlib.pyplot as plt
 
             if self._figure is None or not plt.fignum_exists(self._figure.number):
