@@ -3,16 +3,26 @@
 `load_config(Cls, path_or_dict)` builds a (nested) dataclass from plain data. Unknown keys and
 values of the wrong type are errors that name the field, the value and what is allowed, so a
 typo in a YAML file fails at start instead of being silently ignored.
+
+Every config dataclass checks its own fields when it is built (`check_fields` in its
+`__post_init__`): the type from the annotation, finiteness of every number, and the allowed
+interval where the annotation carries a `Range` (`Positive`, `Fraction`, ... or
+`Annotated[float, Range(0.02, 0.2)]`). Built from YAML, an error names the field by its full
+dotted path (`patient.plasticity.learning_rate`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 import types
 import typing
+from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+import numpy as np
 import yaml
 
 T = TypeVar("T")
@@ -22,10 +32,63 @@ class ConfigError(ValueError):
     """A configuration value or key is not allowed."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Range:
+    """The interval a number must lie in (None: unbounded; `*_open` excludes the bound)."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def __contains__(self, value: float) -> bool:
+        lo, hi = self.low, self.high
+        return ((lo is None or (value > lo if self.low_open else value >= lo))
+                and (hi is None or (value < hi if self.high_open else value <= hi)))
+
+    def __str__(self) -> str:
+        lo, hi = self.low, self.high
+        if lo is not None and hi is not None:
+            return (f"in {'(' if self.low_open else '['}{lo:g}, {hi:g}"
+                    f"{')' if self.high_open else ']'}")
+        if lo is not None:
+            return f"{'>' if self.low_open else '>='} {lo:g}"
+        return f"{'<' if self.high_open else '<='} {hi:g}"
+
+
+Positive = Annotated[float, Range(0, low_open=True)]
+NonNegative = Annotated[float, Range(0)]
+Fraction = Annotated[float, Range(0, 1)]
+Count = Annotated[int, Range(1)]  # an integer >= 1
+NonNegativeInt = Annotated[int, Range(0)]
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls, include_extras=True)
+
+
+def check_fields(obj: Any) -> None:
+    """Check every init field of dataclass `obj` against its annotation (type, finiteness,
+    `Range`), converting as `from_dict` does (a list to a tuple, an integer to a float).
+    Raises a `ConfigError` that names the field, the value and what is allowed."""
+    hints = _hints(type(obj))
+    for f in dataclasses.fields(obj):
+        if f.init:
+            value = _check_value(f.name, hints[f.name], getattr(obj, f.name))
+            object.__setattr__(obj, f.name, value)
+
+
 def _check_value(name: str, tp: Any, value: Any) -> Any:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if tp is Any:
+        return value
+    if origin is Annotated:
+        value = _check_value(name, args[0], value)
+        for allowed in args[1:]:
+            if isinstance(allowed, Range) and value not in allowed:
+                raise ConfigError(f"{name}: must be {allowed}, got {value!r}")
         return value
     if origin is typing.Union or origin is types.UnionType:
         errors = []
@@ -33,8 +96,12 @@ def _check_value(name: str, tp: Any, value: Any) -> Any:
             try:
                 return _check_value(name, arg, value)
             except ConfigError as exc:
-                errors.append(str(exc))
-        raise ConfigError(f"{name}: {value!r} matches none of {tp}")
+                if arg is not type(None):
+                    errors.append(str(exc))
+        null = " (or null)" if type(None) in args else ""
+        if len(errors) == 1:
+            raise ConfigError(errors[0] + null)
+        raise ConfigError(f"{name}: " + " or ".join(e.split(": ", 1)[-1] for e in errors) + null)
     if tp is type(None):
         if value is None:
             return None
@@ -50,6 +117,8 @@ def _check_value(name: str, tp: Any, value: Any) -> Any:
             raise ConfigError(f"{name}: expected a mapping for {tp.__name__}, got {value!r}")
         return from_dict(tp, value, prefix=f"{name}.")
     if origin in (tuple, list):
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{name}: expected a list, got {value!r}")
         if origin is tuple and args and args[-1] is not Ellipsis:
@@ -66,14 +135,18 @@ def _check_value(name: str, tp: Any, value: Any) -> Any:
             raise ConfigError(f"{name}: expected a mapping, got {value!r}")
         return dict(value)
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ConfigError(f"{name}: expected a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{name}: must be a finite number, got {value!r}")
         return float(value)
     if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
             raise ConfigError(f"{name}: expected an integer, got {value!r}")
-        return value
+        return int(value)
     if tp is bool:
+        if isinstance(value, np.bool_):
+            value = bool(value)
         if not isinstance(value, bool):
             raise ConfigError(f"{name}: expected true/false, got {value!r}")
         return value
@@ -103,9 +176,8 @@ def from_dict(cls: type[T], data: dict[str, Any], prefix: str = "") -> T:
     try:
         return cls(**kwargs)
     except (ValueError, TypeError) as exc:
-        if isinstance(exc, ConfigError):
-            raise
-        raise ConfigError(f"{prefix or cls.__name__}: {exc}") from exc
+        # a dataclass's own check names its field: prefix it with the path to the dataclass
+        raise ConfigError(f"{prefix}{exc}" if prefix else str(exc)) from exc
 
 
 def to_dict(obj: Any) -> Any:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import mujoco
 import numpy as np
 
+from rehabgym.config import ConfigError, NonNegative, Positive, check_fields
+
 MUSCLE_NAMES: tuple[str, ...] = (
     "shoulder_flexor",
     "shoulder_extensor",
@@ -35,32 +37,29 @@ def _default_moment_arms() -> tuple[tuple[float, float], ...]:
 class ArmConfig:
     """Every default of the arm. Lengths in m, masses in kg, angles in degrees, time in s."""
 
-    upper_arm_length: float = 0.31
-    forearm_length: float = 0.34  # elbow to hand (forearm + hand)
-    upper_arm_mass: float = 1.9
-    forearm_mass: float = 1.5
+    upper_arm_length: Positive = 0.31
+    forearm_length: Positive = 0.34  # elbow to hand (forearm + hand)
+    upper_arm_mass: Positive = 1.9
+    forearm_mass: Positive = 1.5
     #: max isometric forces (N), MotorNet's arm26 figures, in MUSCLE_NAMES order.
-    max_forces: tuple[float, ...] = (838.0, 1207.0, 1422.0, 1549.0, 414.0, 603.0)
+    max_forces: tuple[Positive, ...] = (838.0, 1207.0, 1422.0, 1549.0, 414.0, 603.0)
     moment_arms: tuple[tuple[float, float], ...] = field(default_factory=_default_moment_arms)
     #: activation / deactivation time constants of the muscles (s)
-    muscle_time_constants: tuple[float, float] = (0.01, 0.04)
-    joint_damping: float = 0.3  # N m s / rad, passive viscosity of each joint
+    muscle_time_constants: tuple[Positive, Positive] = (0.01, 0.04)
+    joint_damping: NonNegative = 0.3  # N m s / rad, passive viscosity of each joint
     shoulder_range: tuple[float, float] = (-30.0, 140.0)
     elbow_range: tuple[float, float] = (0.0, 160.0)
     #: start posture (degrees): puts the hand at the workspace centre
     start_posture: tuple[float, float] = (45.0, 90.0)
-    timestep: float = 0.005  # physics step
-    control_period: float = 0.01  # one `Arm.step`
+    timestep: Positive = 0.005  # physics step
+    control_period: Positive = 0.01  # one `Arm.step`
 
     def __post_init__(self) -> None:
-        if len(self.max_forces) != 6 or any(f <= 0 for f in self.max_forces):
-            raise ValueError(f"max_forces: need 6 positive forces, got {self.max_forces}")
-        if len(self.moment_arms) != 6 or any(len(m) != 2 for m in self.moment_arms):
-            raise ValueError("moment_arms: need 6 (shoulder, elbow) pairs")
-        for name in ("upper_arm_length", "forearm_length", "upper_arm_mass", "forearm_mass",
-                     "timestep", "control_period"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name}: must be > 0, got {getattr(self, name)}")
+        check_fields(self)
+        if len(self.max_forces) != 6:
+            raise ConfigError(f"max_forces: need 6 positive forces, got {self.max_forces}")
+        if len(self.moment_arms) != 6:
+            raise ConfigError("moment_arms: need 6 (shoulder, elbow) pairs")
         ratio = self.control_period / self.timestep
         if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
             raise ValueError(

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from rehabgym.config import Fraction, NonNegative, NonNegativeInt, check_fields
 from rehabgym.cortex.sheet import Sheet
 
 
@@ -20,27 +21,15 @@ class Lesion:
     """One stroke. Lengths in mm on the sheet; fractions in [0, 1]."""
 
     focal_center: tuple[float, float] | None = None
-    focal_radius: float = 0.0
-    penumbra_width: float = 0.0
-    penumbra_strength: float = 0.5  # fraction of outgoing weight a penumbra neuron keeps
-    diffuse_fraction: float = 0.0
-    corticospinal_fraction: float = 0.0
-    seed: int = 0
+    focal_radius: NonNegative = 0.0
+    penumbra_width: NonNegative = 0.0
+    penumbra_strength: Fraction = 0.5  # fraction of outgoing weight a penumbra neuron keeps
+    diffuse_fraction: Fraction = 0.0
+    corticospinal_fraction: Fraction = 0.0
+    seed: NonNegativeInt = 0
 
     def __post_init__(self) -> None:
-        if self.focal_radius < 0:
-            raise ValueError(f"focal_radius: must be >= 0 mm, got {self.focal_radius}")
-        if self.penumbra_width < 0:
-            raise ValueError(f"penumbra_width: must be >= 0 mm, got {self.penumbra_width}")
-        for name in ("penumbra_strength", "diffuse_fraction", "corticospinal_fraction"):
-            v = getattr(self, name)
-            if not 0.0 <= v <= 1.0:
-                raise ValueError(f"{name}: must be in [0, 1], got {v}")
-        if self.focal_center is not None:
-            c = tuple(float(v) for v in self.focal_center)
-            if len(c) != 2 or not np.all(np.isfinite(c)):
-                raise ValueError(f"focal_center: expected (x, y) in mm, got {self.focal_center}")
-            object.__setattr__(self, "focal_center", c)
+        check_fields(self)  # focal_center: two finite numbers (mm), checked on a sheet later
 
     def check_on(self, sheet: Sheet) -> None:
         """Raise if the lesion does not fit `sheet` (a focal centre off the sheet)."""

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from rehabgym.config import ConfigError, NonNegative, Positive, check_fields
 from rehabgym.cortex.sheet import M1, PM, Sheet, SheetConfig
 
 N_OUTPUTS = 6
@@ -33,24 +34,22 @@ class CortexConfig:
     """Every default of the cortex network."""
 
     sheet: SheetConfig = field(default_factory=SheetConfig)
-    tau: float = 0.05  # s
-    dt: float = 0.01  # s, the arm's control period
-    noise_std: float = 0.006  # private noise added to x each step
-    output_noise_std: float = 0.01  # motor noise added to the muscle drive each step
-    noise_tau: float = 0.05  # s: both noises are Ornstein-Uhlenbeck, correlated over this time
-    recurrent_gain: float = 1.2  # spectral scale of the initial recurrent weights
-    m1_output_gain: float = 1.0  # corticospinal strength of M1
-    premotor_output_gain: float = 0.1  # PM's corticospinal projection: weak, can grow
-    proprio_delay: float = 0.03  # s (joint angles and velocities)
-    vision_delay: float = 0.08  # s (hand position)
+    tau: Positive = 0.05  # s
+    dt: Positive = 0.01  # s, the arm's control period
+    noise_std: NonNegative = 0.006  # private noise added to x each step
+    output_noise_std: NonNegative = 0.01  # motor noise added to the muscle drive each step
+    #: s: both noises are Ornstein-Uhlenbeck, correlated over this time
+    noise_tau: NonNegative = 0.05
+    recurrent_gain: NonNegative = 1.2  # spectral scale of the initial recurrent weights
+    m1_output_gain: NonNegative = 1.0  # corticospinal strength of M1
+    premotor_output_gain: NonNegative = 0.1  # PM's corticospinal projection: weak, can grow
+    proprio_delay: NonNegative = 0.03  # s (joint angles and velocities)
+    vision_delay: NonNegative = 0.08  # s (hand position)
 
     def __post_init__(self) -> None:
-        if not 0 < self.dt <= self.tau:
-            raise ValueError(f"dt: must be in (0, tau={self.tau}], got {self.dt}")
-        for name in ("noise_std", "output_noise_std", "noise_tau", "premotor_output_gain",
-                     "proprio_delay", "vision_delay"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name}: must be >= 0, got {getattr(self, name)}")
+        check_fields(self)
+        if not self.dt <= self.tau:
+            raise ConfigError(f"dt: must be in (0, tau={self.tau}], got {self.dt}")
 
     @property
     def proprio_delay_steps(self) -> int:

@@ -9,8 +9,13 @@ probability falls with distance as p0 * exp(-d^2 / (2 lambda^2)).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
+
+from rehabgym.config import NonNegativeInt, Positive, Range, check_fields
+
+OpenFraction = Annotated[float, Range(0, 1, low_open=True, high_open=True)]
 
 M1, PM = 0, 1
 AREA_NAMES = ("M1", "PM")
@@ -20,25 +25,18 @@ AREA_NAMES = ("M1", "PM")
 class SheetConfig:
     """Every default of the sheet geometry (lengths in mm)."""
 
-    n_neurons: int = 256
-    frac_excitatory: float = 0.8
-    width: float = 3.0
-    height: float = 2.0
-    premotor_fraction: float = 1.0 / 3.0
-    connection_prob: float = 0.5  # p0: probability at distance 0
-    connection_length: float = 0.6  # lambda (mm)
-    seed: int = 0
+    n_neurons: Annotated[int, Range(10, 4096)] = 256
+    frac_excitatory: OpenFraction = 0.8
+    width: Positive = 3.0
+    height: Positive = 2.0
+    premotor_fraction: OpenFraction = 1.0 / 3.0
+    #: p0: the connection probability at distance 0
+    connection_prob: Annotated[float, Range(0, 1, low_open=True)] = 0.5
+    connection_length: Positive = 0.6  # lambda (mm)
+    seed: NonNegativeInt = 0
 
     def __post_init__(self) -> None:
-        if self.n_neurons < 10:
-            raise ValueError(f"n_neurons: must be >= 10, got {self.n_neurons}")
-        for name in ("frac_excitatory", "premotor_fraction", "connection_prob"):
-            v = getattr(self, name)
-            if not 0.0 < v < 1.0 + (name == "connection_prob"):
-                raise ValueError(f"{name}: must be in (0, 1), got {v}")
-        for name in ("width", "height", "connection_length"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name}: must be > 0, got {getattr(self, name)}")
+        check_fields(self)
 
 
 @dataclass

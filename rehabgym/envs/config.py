@@ -5,10 +5,23 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from rehabgym.config import from_dict, load_config
+from rehabgym.config import (
+    ConfigError,
+    Fraction,
+    NonNegative,
+    Positive,
+    Range,
+    check_fields,
+    from_dict,
+    load_config,
+)
 from rehabgym.patient import CohortConfig, PatientConfig
+from rehabgym.patient.plan import DISTANCES
+
+#: days: an episode's horizon and the start of therapy after the stroke (within a year)
+DAYS = Range(0, 365)
 
 
 @dataclass
@@ -34,52 +47,31 @@ class TherapyEnvConfig:
         patient: every default of the simulated patients.
     """
 
-    horizon_days: int = 30
-    start_day: int = 5
+    horizon_days: Annotated[int, Range(1, 365)] = 30
+    start_day: Annotated[int, DAYS] = 5
     cohort: str | CohortConfig = "mixed"
-    cost_per_rep: float = 0.002
-    distances: tuple[float, ...] = (0.06, 0.10, 0.14)
-    assistance_levels: tuple[float, ...] = (0.0, 0.5, 1.0)
-    repetition_levels: tuple[int, ...] = (15, 30, 60, 120)
-    dose_scale: float = 0.0
-    fatigue_scale: float = 1.0
+    cost_per_rep: NonNegative = 0.002
+    distances: tuple[Annotated[float, DISTANCES], ...] = (0.06, 0.10, 0.14)
+    assistance_levels: tuple[Fraction, ...] = (0.0, 0.5, 1.0)
+    repetition_levels: tuple[Annotated[int, Range(1)], ...] = (15, 30, 60, 120)
+    dose_scale: NonNegative = 0.0
+    fatigue_scale: Positive = 1.0
     biomarkers: bool = False
     action_type: Literal["multidiscrete", "discrete"] = "multidiscrete"
     all_directions: bool = False
     patient: PatientConfig = field(default_factory=PatientConfig)
 
     def __post_init__(self) -> None:
-        for name in ("horizon_days", "start_day"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < (1 if name == "horizon_days"
-                                                                    else 0):
-                raise ValueError(f"{name}: must be an integer >= "
-                                 f"{1 if name == 'horizon_days' else 0}, got {v!r}")
+        check_fields(self)
         if isinstance(self.cohort, str):
             self.cohort_config()  # an unknown preset fails here, naming the allowed ones
-        elif not isinstance(self.cohort, CohortConfig):
-            raise ValueError(f"cohort: must be a preset name or a CohortConfig, "
-                             f"got {self.cohort!r}")
-        if not self.cost_per_rep >= 0:
-            raise ValueError(f"cost_per_rep: must be >= 0, got {self.cost_per_rep!r}")
         for name in ("distances", "assistance_levels", "repetition_levels"):
             if len(getattr(self, name)) < 1:
-                raise ValueError(f"{name}: needs at least one level, got {getattr(self, name)!r}")
-        if not all(d > 0 for d in self.distances):
-            raise ValueError(f"distances: each must be > 0 (m), got {self.distances!r}")
-        if not all(0.0 <= a <= 1.0 for a in self.assistance_levels):
-            raise ValueError(f"assistance_levels: each must be in [0, 1], "
-                             f"got {self.assistance_levels!r}")
-        if not all(isinstance(r, int) and r >= 1 for r in self.repetition_levels):
-            raise ValueError(f"repetition_levels: each must be an integer >= 1, "
-                             f"got {self.repetition_levels!r}")
-        if not self.dose_scale >= 0:
-            raise ValueError(f"dose_scale: must be >= 0 (0 = automatic), got {self.dose_scale!r}")
-        if not self.fatigue_scale > 0:
-            raise ValueError(f"fatigue_scale: must be > 0, got {self.fatigue_scale!r}")
-        if self.action_type not in ("multidiscrete", "discrete"):
-            raise ValueError(f"action_type: must be 'multidiscrete' or 'discrete', "
-                             f"got {self.action_type!r}")
+                raise ConfigError(f"{name}: needs at least one level, got {getattr(self, name)!r}")
+        most = self.patient.max_repetitions
+        if max(self.repetition_levels) > most:
+            raise ConfigError(f"repetition_levels: each must be <= patient.max_repetitions "
+                              f"({most}), got {self.repetition_levels!r}")
 
     def cohort_config(self) -> CohortConfig:
         """The lesion distribution as a `CohortConfig` (a preset name resolved)."""

@@ -13,12 +13,14 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import mujoco
 import numpy as np
 
 from rehabgym.arm import Arm, ArmConfig
 from rehabgym.arm.render import render_in_subprocess
+from rehabgym.config import NonNegative, NonNegativeInt, Positive, Range, check_fields
 from rehabgym.reaching import ReachConfig, ReachMetrics, center_out_targets, reach_metrics
 from rehabgym.reaching.figures import plot_center_out
 from rehabgym.reaching.targets import minimum_jerk
@@ -30,15 +32,18 @@ class DemoConfig:
 
     arm: ArmConfig = field(default_factory=ArmConfig)
     reach: ReachConfig = field(default_factory=ReachConfig)
-    batch: int = 8  # arms; arm i reaches target i mod n_targets
-    seed: int = 0
-    movement_time: float = 0.5  # s, planned minimum-jerk duration
-    kp: float = 60.0  # N m / rad, joint stiffness of the PD correction
-    kd: float = 6.0  # N m s / rad
-    lead: float = 0.02  # s, feed-forward lead that covers muscle activation delay
-    co_contraction: float = 0.02  # baseline activation of the weaker muscle of each pair
-    motor_noise: float = 0.001  # std of the additive excitation noise (per control period)
+    batch: Annotated[int, Range(1, 4096)] = 8  # arms; arm i reaches target i mod n_targets
+    seed: NonNegativeInt = 0
+    movement_time: Positive = 0.5  # s, planned minimum-jerk duration
+    kp: NonNegative = 60.0  # N m / rad, joint stiffness of the PD correction
+    kd: NonNegative = 6.0  # N m s / rad
+    lead: NonNegative = 0.02  # s, feed-forward lead that covers muscle activation delay
+    co_contraction: NonNegative = 0.02  # baseline activation of the weaker muscle of each pair
+    motor_noise: NonNegative = 0.001  # std of the additive excitation noise (per control period)
     render: bool = True  # write arm_frame.png (and reach.gif) when OpenGL works
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 def inverse_kinematics(hand: np.ndarray, l1: float, l2: float) -> np.ndarray:

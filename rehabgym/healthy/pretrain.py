@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import torch
@@ -20,7 +21,17 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from rehabgym.arm import ArmConfig
-from rehabgym.config import save_config
+from rehabgym.config import (
+    ConfigError,
+    Count,
+    Fraction,
+    NonNegative,
+    NonNegativeInt,
+    Positive,
+    Range,
+    check_fields,
+    save_config,
+)
 from rehabgym.cortex.network import Cortex, CortexConfig
 from rehabgym.healthy.checkpoint import CHECKPOINT_NAME, save_checkpoint
 from rehabgym.reaching.loop import N_INPUTS, ClosedLoop
@@ -33,34 +44,31 @@ class PretrainConfig:
 
     cortex: CortexConfig = field(default_factory=CortexConfig)
     arm: ArmConfig = field(default_factory=ArmConfig)
-    seed: int = 0
-    iterations: int = 800
-    batch_center_out: int = 2  # repeats of the 8 center-out targets per batch
-    batch_random: int = 16  # random targets per batch (direction uniform, distance range)
-    random_distance: tuple[float, float] = (0.04, 0.12)  # m
-    radius: float = 0.10  # m, center-out distance
-    duration: float = 1.0  # s per reach
-    movement_onset: float = 0.05  # s, start of the reference path
-    movement_time: float = 0.5  # s, duration of the minimum-jerk reference
-    learning_rate: float = 3e-3
-    lr_final_fraction: float = 0.05  # cosine decay to this fraction
-    grad_clip: float = 1.0
-    velocity_weight: float = 0.5
+    seed: NonNegativeInt = 0
+    iterations: NonNegativeInt = 800
+    batch_center_out: NonNegativeInt = 2  # repeats of the 8 center-out targets per batch
+    batch_random: NonNegativeInt = 16  # random targets per batch (uniform direction, distance)
+    random_distance: tuple[Positive, Positive] = (0.04, 0.12)  # m
+    radius: Positive = 0.10  # m, center-out distance
+    duration: Positive = 1.0  # s per reach
+    movement_onset: NonNegative = 0.05  # s, start of the reference path
+    movement_time: Positive = 0.5  # s, duration of the minimum-jerk reference
+    learning_rate: Positive = 3e-3
+    lr_final_fraction: Fraction = 0.05  # cosine decay to this fraction
+    grad_clip: Positive = 1.0
+    velocity_weight: NonNegative = 0.5
     #: extra weight on hand speed once the reference path has ended (the hold phase): a
     #: reach only succeeds if the hand is still at the end, so the network must learn to damp
     #: its own noise (by co-contraction), not only to arrive
-    hold_speed_weight: float = 0.5
-    effort_weight: float = 1.0
-    eval_every: int = 50
-    nthread: int = 2
+    hold_speed_weight: NonNegative = 0.5
+    effort_weight: NonNegative = 1.0
+    eval_every: Count = 50
+    nthread: Annotated[int, Range(1, 64)] = 2
 
     def __post_init__(self) -> None:
-        if self.iterations < 0:
-            raise ValueError(f"iterations: must be >= 0, got {self.iterations}")
-        if self.batch_center_out < 0 or self.batch_random < 0:
-            raise ValueError("batch_center_out, batch_random: must be >= 0")
+        check_fields(self)
         if self.batch_center_out + self.batch_random == 0:
-            raise ValueError("batch_center_out + batch_random: at least one reach per batch")
+            raise ConfigError("batch_center_out + batch_random: at least one reach per batch")
 
 
 def _batch_targets(cfg: PretrainConfig, start: np.ndarray, rng: np.random.Generator) -> np.ndarray:

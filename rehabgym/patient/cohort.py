@@ -11,6 +11,7 @@ from typing import Literal
 
 import numpy as np
 
+from rehabgym.config import ConfigError, NonNegative, check_fields
 from rehabgym.cortex.lesion import Lesion
 
 CohortName = Literal["mild", "moderate", "severe", "mixed", "corticospinal"]
@@ -24,22 +25,23 @@ class CohortConfig:
     M1 part of the sheet (x range as a fraction of M1's width, y as a fraction of the height).
     """
 
-    focal_radius: tuple[float, float] = (0.2, 0.7)
-    center_x: tuple[float, float] = (0.2, 0.8)
-    center_y: tuple[float, float] = (0.25, 0.75)
-    penumbra_width: tuple[float, float] = (0.1, 0.3)
-    diffuse_fraction: tuple[float, float] = (0.0, 0.05)
-    corticospinal_fraction: tuple[float, float] = (0.0, 0.2)
+    focal_radius: tuple[NonNegative, NonNegative] = (0.2, 0.7)
+    center_x: tuple[NonNegative, NonNegative] = (0.2, 0.8)
+    center_y: tuple[NonNegative, NonNegative] = (0.25, 0.75)
+    penumbra_width: tuple[NonNegative, NonNegative] = (0.1, 0.3)
+    diffuse_fraction: tuple[NonNegative, NonNegative] = (0.0, 0.05)
+    corticospinal_fraction: tuple[NonNegative, NonNegative] = (0.0, 0.2)
 
     def __post_init__(self) -> None:
+        check_fields(self)
         for name in ("focal_radius", "penumbra_width", "diffuse_fraction",
                      "corticospinal_fraction", "center_x", "center_y"):
             lo, hi = getattr(self, name)
             if not 0 <= lo <= hi:
-                raise ValueError(f"{name}: need 0 <= low <= high, got ({lo}, {hi})")
+                raise ConfigError(f"{name}: need 0 <= low <= high, got ({lo}, {hi})")
         for name in ("diffuse_fraction", "corticospinal_fraction", "center_x", "center_y"):
             if getattr(self, name)[1] > 1:
-                raise ValueError(f"{name}: values must be <= 1, got {getattr(self, name)}")
+                raise ConfigError(f"{name}: values must be <= 1, got {getattr(self, name)}")
 
     @classmethod
     def preset(cls, name: CohortName) -> CohortConfig:
@@ -52,7 +54,7 @@ class CohortConfig:
                                  corticospinal_fraction=(0.3, 0.8)),
         }
         if name not in presets:
-            raise ValueError(f"cohort: unknown preset {name!r}; allowed: {sorted(presets)}")
+            raise ConfigError(f"cohort: unknown preset {name!r}; allowed: {sorted(presets)}")
         return presets[name]
 
     def sample(self, rng: np.random.Generator, sheet_width: float = 3.0,

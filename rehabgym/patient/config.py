@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Annotated
 
+from rehabgym.config import (
+    ConfigError,
+    Fraction,
+    NonNegative,
+    NonNegativeInt,
+    Positive,
+    Range,
+    check_fields,
+)
 from rehabgym.cortex.plasticity import PlasticityConfig
-from rehabgym.patient.plan import N_DIRECTIONS
+from rehabgym.patient.plan import DISTANCES, N_DIRECTIONS
 
 
 @dataclass
@@ -14,27 +24,27 @@ class PatientConfig:
 
     plasticity: PlasticityConfig = field(default_factory=PlasticityConfig)
     checkpoint: str | None = None  # cortex checkpoint; None = the healthy one shipped
-    n_directions: int = N_DIRECTIONS
-    distance: float = 0.10  # m, assessment distance
-    duration: float = 1.0  # s per reach
-    score_window: tuple[float, float] = (0.6, 1.0)  # s: error averaged here scores a reach
-    assessment_repeats: int = 2
-    assessment_seed: int = 12345
-    block_size: int = 32  # reaches per plasticity update
-    max_repetitions: int = 500
-    max_assist_gain: float = 150.0  # N/m, assistance 1
-    fatigue_per_rep: float = 0.004  # fatigue added by an unassisted repetition
-    fatigue_recovery: float = 0.7  # fraction of fatigue gone after a day
-    daily_life_reps: int = 40  # spontaneous reaches per day at full use
-    use_threshold: float = 40.0  # score at which half of full daily use happens
-    use_width: float = 10.0
-    disuse_decay: float = 0.02  # daily weakening of output synapses at zero use
-    nthread: int | None = None
+    n_directions: Annotated[int, Range(1, 64)] = N_DIRECTIONS
+    distance: Annotated[float, DISTANCES] = 0.10  # m, assessment distance
+    duration: Annotated[float, Range(0.1, 5.0)] = 1.0  # s per reach
+    #: s: the mean error in this window scores a reach (within the reach's duration)
+    score_window: tuple[NonNegative, NonNegative] = (0.6, 1.0)
+    assessment_repeats: Annotated[int, Range(1, 100)] = 2
+    assessment_seed: NonNegativeInt = 12345
+    block_size: Annotated[int, Range(1, 1024)] = 32  # reaches per plasticity update
+    max_repetitions: Annotated[int, Range(1, 10_000)] = 500
+    max_assist_gain: NonNegative = 150.0  # N/m, assistance 1
+    fatigue_per_rep: NonNegative = 0.004  # fatigue added by an unassisted repetition
+    fatigue_recovery: Fraction = 0.7  # fraction of fatigue gone after a day
+    daily_life_reps: Annotated[int, Range(0, 1000)] = 40  # spontaneous reaches a day, full use
+    use_threshold: Annotated[float, Range(0, 100)] = 40.0  # score of half of full daily use
+    use_width: Positive = 10.0  # score points over which daily use rises
+    disuse_decay: Fraction = 0.02  # daily weakening of output synapses at zero use
+    nthread: Annotated[int, Range(1, 64)] | None = None
 
     def __post_init__(self) -> None:
-        if self.n_directions < 1:
-            raise ValueError(f"n_directions: must be >= 1, got {self.n_directions}")
-        if self.block_size < 1 or self.assessment_repeats < 1:
-            raise ValueError("block_size, assessment_repeats: must be >= 1")
-        if not 0 <= self.fatigue_recovery <= 1:
-            raise ValueError(f"fatigue_recovery: allowed 0..1, got {self.fatigue_recovery}")
+        check_fields(self)
+        lo, hi = self.score_window
+        if not lo < hi <= self.duration:
+            raise ConfigError(f"score_window: need low < high <= duration ({self.duration} s), "
+                              f"got {self.score_window}")

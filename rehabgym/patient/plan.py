@@ -7,7 +7,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rehabgym.config import Range
+
 N_DIRECTIONS = 8
+#: reach distances (m) a session may practise and the battery may assess: the arm reaches them
+#: from its start posture in every direction
+DISTANCES = Range(0.02, 0.2)
 
 
 def unit_vectors(n: int) -> np.ndarray:
@@ -41,7 +46,7 @@ class SessionPlan:
                 )
         if self.repetitions > 0 and not self.directions:
             raise ValueError("directions: repetitions > 0 need at least one direction")
-        if not (math.isfinite(self.distance) and 0.02 <= self.distance <= 0.2):
-            raise ValueError(f"distance: allowed 0.02..0.2 m, got {self.distance}")
+        if not (math.isfinite(self.distance) and self.distance in DISTANCES):
+            raise ValueError(f"distance: must be {DISTANCES} m, got {self.distance}")
         if not (math.isfinite(self.assistance) and 0.0 <= self.assistance <= 1.0):
             raise ValueError(f"assistance: allowed 0..1, got {self.assistance}")

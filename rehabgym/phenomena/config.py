@@ -3,47 +3,48 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Annotated
 
-from rehabgym.patient import CohortConfig, PatientConfig
+from rehabgym.config import ConfigError, Count, NonNegativeInt, Range, check_fields
+from rehabgym.envs.config import DAYS
+from rehabgym.patient import N_DIRECTIONS, CohortConfig, PatientConfig
 
 
 @dataclass
 class ValidateConfig:
     """Every default of the validation cohort and its experiments."""
 
-    n_patients: int = 24
-    seed: int = 0
-    days: int = 60  # natural history
+    n_patients: Count = 24
+    seed: NonNegativeInt = 0
+    days: Annotated[int, Range(1, 365)] = 60  # natural history
     cohort: CohortConfig = field(default_factory=lambda: CohortConfig(
         focal_radius=(0.2, 0.7), corticospinal_fraction=(0.0, 0.5)))
     #: row 3: patients of a mild-moderate cohort (small lesions, little corticospinal damage)
     #: followed without therapy and pooled with the main cohort; 0 = the main cohort alone
-    mild_patients: int = 24
+    mild_patients: NonNegativeInt = 24
     mild_cohort: CohortConfig = field(default_factory=lambda: CohortConfig(
         focal_radius=(0.05, 0.5), corticospinal_fraction=(0.0, 0.2)))
-    therapy_patients: int = 10  # moderate patients in the therapy experiment
-    early_start: int = 5
-    late_start: int = 30
-    therapy_days: int = 10
-    reps: int = 60
-    doses: tuple[int, ...] = (30, 60, 120)
-    trained_direction: int = 0
-    row10_patients: int = 16  # held-out patients for the scripted-schedule comparison
-    row10_days: int = 10
+    therapy_patients: Count = 10  # moderate patients in the therapy experiment
+    early_start: Annotated[int, DAYS] = 5
+    late_start: Annotated[int, DAYS] = 30
+    therapy_days: Annotated[int, Range(1, 365)] = 10
+    reps: Count = 60
+    doses: tuple[Count, ...] = (30, 60, 120)
+    trained_direction: Annotated[int, Range(0, N_DIRECTIONS - 1)] = 0
+    row10_patients: Count = 16  # held-out patients for the scripted-schedule comparison
+    row10_days: Annotated[int, Range(1, 365)] = 10
     #: row 7: the whole cohort practises from this day for `therapy_days`, then is followed for
     #: `followup_days` without therapy (default: the early start, as in Han et al. 2008)
-    threshold_start: int = 5
-    followup_days: int = 25
+    threshold_start: Annotated[int, DAYS] = 5
+    followup_days: Annotated[int, Range(1, 365)] = 25
     patient: PatientConfig = field(default_factory=PatientConfig)
 
     def __post_init__(self) -> None:
-        minimum = {"n_patients": 1, "mild_patients": 0, "days": 1, "therapy_patients": 1,
-                   "early_start": 0, "late_start": 0, "therapy_days": 1, "reps": 1,
-                   "row10_patients": 1, "row10_days": 1, "threshold_start": 0,
-                   "followup_days": 1}
-        for name, low in minimum.items():
-            if getattr(self, name) < low:
-                raise ValueError(f"{name}: must be >= {low}, got {getattr(self, name)}")
+        check_fields(self)
+        most = self.patient.max_repetitions
+        if max(self.reps, *self.doses) > most:
+            raise ConfigError(f"reps, doses: each must be <= patient.max_repetitions ({most}), "
+                              f"got {self.reps} and {self.doses}")
 
     @property
     def early(self) -> tuple[int, int]:

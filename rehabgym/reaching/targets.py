@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
+
+from rehabgym.config import Count, NonNegative, Positive, Range, check_fields
+
+OpenFraction = Annotated[float, Range(0, 1, low_open=True, high_open=True)]
 
 
 @dataclass
@@ -27,29 +32,18 @@ class ReachConfig:
     prominence), so sensor jitter on a smooth profile does not add peaks.
     """
 
-    n_targets: int = 8
-    radius: float = 0.10  # m, start-to-target distance
-    duration: float = 1.0  # s, trial length
-    success_tolerance: float = 0.01  # m, endpoint error allowed
-    end_speed_threshold: float = 0.03  # m/s, the hand must have stopped
-    onset_fraction: float = 0.05  # of peak speed: movement onset / offset threshold
-    min_peak_speed: float = 0.02  # m/s, below it the hand never moved
-    peak_fraction: float = 0.10  # of peak speed: smaller local maxima are not peaks
-    peak_prominence: float = 0.05  # of peak speed: how far a peak must stand out
+    n_targets: Count = 8
+    radius: Positive = 0.10  # m, start-to-target distance
+    duration: Positive = 1.0  # s, trial length
+    success_tolerance: Positive = 0.01  # m, endpoint error allowed
+    end_speed_threshold: Positive = 0.03  # m/s, the hand must have stopped
+    onset_fraction: OpenFraction = 0.05  # of peak speed: movement onset / offset threshold
+    min_peak_speed: NonNegative = 0.02  # m/s, below it the hand never moved
+    peak_fraction: OpenFraction = 0.10  # of peak speed: smaller local maxima are not peaks
+    peak_prominence: OpenFraction = 0.05  # of peak speed: how far a peak must stand out
 
     def __post_init__(self) -> None:
-        if isinstance(self.n_targets, bool) or not isinstance(self.n_targets, int):
-            raise ValueError(f"n_targets: must be an integer >= 1, got {self.n_targets!r}")
-        if self.n_targets < 1:
-            raise ValueError(f"n_targets: must be >= 1, got {self.n_targets}")
-        for name in ("radius", "duration", "success_tolerance", "end_speed_threshold"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name}: must be > 0, got {getattr(self, name)!r}")
-        if not self.min_peak_speed >= 0:
-            raise ValueError(f"min_peak_speed: must be >= 0, got {self.min_peak_speed!r}")
-        for name in ("onset_fraction", "peak_fraction", "peak_prominence"):
-            if not 0 < getattr(self, name) < 1:
-                raise ValueError(f"{name}: must be in (0, 1), got {getattr(self, name)!r}")
+        check_fields(self)
 
 
 def direction_angles(n: int = 8) -> np.ndarray:

@@ -5,14 +5,21 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import stable_baselines3
 
-from rehabgym.config import ConfigError, load_config, load_yaml
+from rehabgym.config import (
+    ConfigError,
+    Count,
+    NonNegativeInt,
+    Range,
+    check_fields,
+    load_config,
+    load_yaml,
+)
 from rehabgym.evaluation import env_make_kwargs
 from rehabgym.therapists import BASELINES, heuristic_factory
-from rehabgym.therapists.sb3 import ALGORITHMS
 
 
 @dataclass
@@ -63,32 +70,25 @@ class TrainConfig:
     env_id: str = "rehabgym/Therapy-v0"
     env_config: str | dict[str, Any] | None = None
     env_kwargs: dict[str, Any] = field(default_factory=dict)
-    n_envs: int = 4
+    n_envs: Annotated[int, Range(1, 1024)] = 4
     vec_env: Literal["native", "dummy", "subproc"] = "native"
     normalize_reward: bool = False
     bootstrap_horizon: bool = True
-    total_timesteps: int = 10_000
-    seed: int = 0
-    eval_every: int = 2_000
-    eval_patients: int = 8
-    eval_seed: int = 1_000_000
-    final_eval_patients: int = 20
+    total_timesteps: Count = 10_000
+    seed: NonNegativeInt = 0
+    eval_every: NonNegativeInt = 2_000
+    eval_patients: Count = 8
+    eval_seed: NonNegativeInt = 1_000_000
+    final_eval_patients: NonNegativeInt = 20
     baselines: list[str] = field(default_factory=lambda: list(BASELINES))
-    checkpoint_every: int = 5_000
+    checkpoint_every: NonNegativeInt = 5_000
     deterministic_eval: bool = True
     out_root: str = "runs"
     progress_bar: bool = True
     device: str = "cpu"
 
     def __post_init__(self) -> None:
-        if self.algorithm not in ALGORITHMS:
-            raise ConfigError(f"algorithm: {self.algorithm!r} is not one of {list(ALGORITHMS)}")
-        for name, low in (("total_timesteps", 1), ("n_envs", 1), ("eval_every", 0),
-                          ("eval_patients", 1), ("final_eval_patients", 0),
-                          ("checkpoint_every", 0), ("seed", 0), ("eval_seed", 0)):
-            value = getattr(self, name)
-            if value < low:
-                raise ConfigError(f"{name}: must be >= {low}, got {value}")
+        check_fields(self)
         for spec in self.baselines:
             try:
                 heuristic_factory(spec)
