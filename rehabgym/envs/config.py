@@ -17,7 +17,7 @@ from rehabgym.config import (
     from_dict,
     load_config,
 )
-from rehabgym.patient import CohortConfig, PatientConfig
+from rehabgym.patient import N_DIRECTIONS, CohortConfig, PatientConfig
 from rehabgym.patient.plan import DISTANCES
 
 #: days: an episode's horizon and the start of therapy after the stroke (within a year)
@@ -68,6 +68,9 @@ class TherapyEnvConfig:
         for name in ("distances", "assistance_levels", "repetition_levels"):
             if len(getattr(self, name)) < 1:
                 raise ConfigError(f"{name}: needs at least one level, got {getattr(self, name)!r}")
+        if self.patient.n_directions != N_DIRECTIONS:
+            raise ConfigError(f"patient.n_directions: the environments' actions and observations "
+                              f"have {N_DIRECTIONS} directions, got {self.patient.n_directions}")
         most = self.patient.max_repetitions
         if max(self.repetition_levels) > most:
             raise ConfigError(f"repetition_levels: each must be <= patient.max_repetitions "
