@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from rehabgym.atomic import write_text
 from rehabgym.bench import bench_all, bench_arm, bench_cortex, bench_env, bench_patient
 from rehabgym.config import ConfigError, load_config, save_config
 from rehabgym.cortex.plasticity import RULES
@@ -54,7 +55,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     cfg = DemoConfig(seed=args.seed, batch=args.batch, render=not args.no_render)
     out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out / "config.yaml")
-    (out / "command.txt").write_text(" ".join(["rehabgym", *args.argv]) + "\n")
+    write_text(out / "command.txt", " ".join(["rehabgym", *args.argv]) + "\n")
     run_demo(out, config=cfg)
     return 0
 
@@ -189,7 +190,8 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
 def _run_train(args: argparse.Namespace) -> int:
     config = args.config
     if config is None and args.resume:  # resuming a run: its own resolved config
-        run = Path(args.resume).resolve().parent.parent
+        resume = Path(args.resume).resolve()
+        run = resume if resume.is_dir() else resume.parent.parent
         config = run / "config.yaml" if (run / "config.yaml").is_file() else None
     try:
         cfg = load_train_config(config or "configs/ppo_therapy.yaml")
@@ -204,7 +206,8 @@ def _run_train(args: argparse.Namespace) -> int:
 def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train an RL therapist, then compare it with the baselines")
     p.add_argument("--config", help="experiment YAML (default: configs/ppo_therapy.yaml)")
-    p.add_argument("--resume", help="checkpoint .zip to continue (its timestep count goes on)")
+    p.add_argument("--resume", help="a run folder (its latest checkpoint) or a checkpoint .zip "
+                   "to continue; its timestep count goes on")
     p.add_argument("--out", help="run folder (default: <out_root>/<experiment>/<timestamp>/)")
     p.set_defaults(func=_run_train)
 

@@ -25,6 +25,8 @@ from typing import Annotated, Any, TypeVar
 import numpy as np
 import yaml
 
+from rehabgym.atomic import write_text
+
 T = TypeVar("T")
 
 
@@ -212,5 +214,4 @@ def load_config(cls: type[T], source: str | Path | dict[str, Any] | None = None)
 
 def save_config(obj: Any, path: str | Path) -> None:
     """Write the resolved config as YAML (what a run really used)."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(yaml.safe_dump(to_dict(obj), sort_keys=False))
+    write_text(path, yaml.safe_dump(to_dict(obj), sort_keys=False))

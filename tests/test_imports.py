@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "rehabgym"
 
 # What each part may import from rehabgym (besides itself) and which libraries it must not.
 LOWER = {
-    "config": set(), "stats": set(),
+    "atomic": set(), "config": {"atomic"}, "stats": set(),
     "arm": {"config"},
     "cortex": {"config"},
     "reaching": {"config", "arm", "cortex"},
@@ -29,6 +29,9 @@ LOWER = {
     "phenomena": {"config", "stats", "arm", "cortex", "reaching", "healthy", "patient", "envs",
                   "therapists", "evaluation"},
 }
+for _part_name, _allowed in LOWER.items():  # files and configs are everyone's
+    if _part_name not in ("atomic", "config", "stats"):
+        _allowed |= {"atomic", "config"}
 FORBIDDEN = {
     "arm": {"torch", "gymnasium", "stable_baselines3"},
     "cortex": {"mujoco", "gymnasium", "stable_baselines3"},

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -334,3 +337,31 @@ def test_same_numbers_on_one_thread_and_on_two():
     assert batch.loop.threads == 2
     for key in ("mag_rec", "mag_out"):
         assert torch.equal(states[0][key], states[1][key]), key
+
+
+class _RunsCode:
+    """A pickle payload that would run a shell command when unpickled."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_crafted_patient_file_runs_nothing_and_fails_clearly(tmp_path):
+    marker, path = tmp_path / "ran", tmp_path / "shared.pt"
+    torch.save({"kind": "rehabgym.patient", "lesions": _RunsCode(marker)}, path)
+    with pytest.raises(ValueError, match=r"shared\.pt: not a rehabgym\.patient file.*nothing "
+                                         r"in it was run"):
+        Patient.load(path)
+    assert not marker.exists()
+
+
+def test_a_file_of_another_kind_or_version_names_the_file_and_what_was_expected(tmp_path):
+    torch.save({"cortex_config": {}, "state_dict": {}}, tmp_path / "ckpt.pt")
+    with pytest.raises(ValueError, match=r"ckpt\.pt: not a rehabgym\.patient file of version 1"):
+        PatientBatch.load(tmp_path / "ckpt.pt")
+    torch.save({"kind": "rehabgym.patient", "version": 0}, tmp_path / "old.pt")
+    with pytest.raises(ValueError, match=r"old\.pt: version 0, expected"):
+        PatientBatch.load(tmp_path / "old.pt")

@@ -3,8 +3,10 @@ normalisation, the horizon), and a tiny run on the real environment through the 
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -77,8 +79,9 @@ def test_shipped_configs_load(name: str) -> None:
 def _scalars(run: Path) -> tuple[dict[str, list], list[str]]:
     scalars: dict[str, list] = {}
     images: list[str] = []
-    for events in run.rglob("events.out.tfevents.*"):
-        acc = EventAccumulator(str(events), size_guidance={"images": 0, "scalars": 0})
+    # one accumulator per folder, as TensorBoard reads it (it purges what a resume replaced)
+    for folder in sorted({e.parent for e in run.rglob("events.out.tfevents.*")}):
+        acc = EventAccumulator(str(folder), size_guidance={"images": 0, "scalars": 0})
         acc.Reload()
         for tag in acc.Tags()["scalars"]:
             scalars.setdefault(tag, []).extend(e.step for e in acc.Scalars(tag))
@@ -214,3 +217,42 @@ def test_native_adapter_builds_without_warnings() -> None:
                                                 render_mode="rgb_array"))
     assert venv.render_mode == "rgb_array" and venv.num_envs == 2
     venv.close()
+
+
+KILLED_RUN = """
+import sys
+sys.path.insert(0, {tests!r})
+import fake_env
+from rehabgym.training import load_train_config, train
+cfg = load_train_config(dict(
+    experiment="killed", env_id=fake_env.FAKE_ID, env_config={{"horizon_days": 5}},
+    vec_env="dummy", n_envs=2, total_timesteps={total}, eval_every=100, eval_patients=2,
+    final_eval_patients=0, checkpoint_every=20, out_root={root!r}, progress_bar=False,
+    hyperparameters={{"n_steps": 10, "batch_size": 10, "n_epochs": 1}}))
+train(cfg, out={out!r}, resume={resume!r}, command=["killed"])
+"""
+
+
+def test_a_run_killed_with_sigkill_resumes_to_the_same_count_counting_nothing_twice(
+        tmp_path: Path) -> None:
+    total, out = 600, tmp_path / "run"
+    code = KILLED_RUN.format(tests=str(Path(__file__).parent), total=total, root=str(tmp_path),
+                             out=str(out), resume=None)
+    child = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE)
+    deadline = time.time() + 300
+    while not (out / "checkpoints" / "model_200_steps.zip").is_file():
+        assert child.poll() is None, child.stderr.read().decode()[-2000:]
+        assert time.time() < deadline
+        time.sleep(0.05)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert not (out / "model.zip").exists()  # it really died mid-run
+    ran = subprocess.run([sys.executable, "-c", KILLED_RUN.format(
+        tests=str(Path(__file__).parent), total=total, root=str(tmp_path), out=str(out),
+        resume=str(out))], capture_output=True, text=True, timeout=600)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert PPO.load(out / "model.zip").num_timesteps == total
+    steps = _scalars(out)[0]["recovery/final_score"]
+    assert steps == sorted(set(steps)) and steps[-1] == total  # each evaluation once
+    assert set(range(0, total + 1, 100)) <= set(steps)
+    assert not list(out.rglob(".*.zip*"))  # no temporary file left behind

@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from rehabgym.arm.model import ArmConfig, build_model
+from rehabgym.atomic import atomic_path
 from rehabgym.config import from_dict, to_dict
 
 BACKENDS: tuple[str, ...] = ("egl", "osmesa")
@@ -139,10 +140,12 @@ def _main(job_path: str) -> int:
     targets = job["targets"] if len(job["targets"]) else None
     frames = render_frames(cfg, q[::every], targets=targets)
     last = render_frames(cfg, q[-1:], targets=targets)[0]
-    Image.fromarray(last).save(out / "arm_frame.png")
+    with atomic_path(out / "arm_frame.png") as tmp:
+        Image.fromarray(last).save(tmp, format="PNG")
     images = [Image.fromarray(f) for f in frames]
-    images[0].save(out / "reach.gif", save_all=True, append_images=images[1:],
-                   duration=int(1000 * 0.01 * every), loop=0)
+    with atomic_path(out / "reach.gif") as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
+                       duration=int(1000 * 0.01 * every), loop=0)
     return 0
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from rehabgym.atomic import atomic_path
 from rehabgym.cortex.sheet import PM, Sheet
 
 
@@ -51,5 +52,6 @@ def plot_sheet(sheet: Sheet, connectivity: np.ndarray | None = None,
     ax.legend(loc="lower left", fontsize=7, framealpha=0.9)
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=110)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110)
     return fig

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from rehabgym.atomic import atomic_open, atomic_path, write_text
 from rehabgym.evaluation.cohort import CohortResult
 from rehabgym.evaluation.figures import (
     final_scores_figure,
@@ -81,7 +82,7 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
 
 
 def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
-    with open(path, "w", newline="") as f:
+    with atomic_open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
@@ -103,7 +104,8 @@ def save_report(results: dict[str, CohortResult], out: Path,
     rows = summarize(results, primary)
     table = markdown_table(rows)
     seeds = next(iter(results.values())).seeds
-    (out / "evaluation.md").write_text(
+    write_text(
+        out / "evaluation.md",
         f"# Therapist evaluation\n\n{len(seeds)} held-out patients (seeds {int(seeds[0])}…"
         f"{int(seeds[-1])}), the same for every therapist.\n\n{table}")
     write_csv(rows, out / "evaluation.csv")
@@ -112,7 +114,8 @@ def save_report(results: dict[str, CohortResult], out: Path,
                "final_scores": final_scores_figure(results),
                "schedule": schedule_figure(results[rows[0]["therapist"]])}
     for name, fig in figures.items():
-        fig.savefig(out / f"{name}.png", dpi=110)
+        with atomic_path(out / f"{name}.png") as tmp:
+            fig.savefig(tmp, dpi=110)
     return rows
 
 

@@ -7,12 +7,14 @@ load with `torch.load(weights_only=True)`.
 
 from __future__ import annotations
 
+import pickle
 from importlib import resources
 from pathlib import Path
 
 import torch
 
 from rehabgym.arm import ArmConfig
+from rehabgym.atomic import atomic_path
 from rehabgym.config import from_dict, to_dict
 from rehabgym.cortex.network import Cortex, CortexConfig
 
@@ -21,22 +23,38 @@ CHECKPOINT_NAME = "healthy_cortex.pt"
 
 def save_checkpoint(cortex: Cortex, arm_config: ArmConfig, path: Path) -> None:
     """Save the cortex (weights, masks, config) and the arm config it was trained with."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().clone() for k, v in cortex.state_dict().items()}
-    torch.save({"cortex_config": to_dict(cortex.config), "arm_config": to_dict(arm_config),
-                "n_inputs": cortex.n_inputs, "state_dict": state}, path)
+    with atomic_path(path) as tmp:
+        torch.save({"cortex_config": to_dict(cortex.config), "arm_config": to_dict(arm_config),
+                    "n_inputs": cortex.n_inputs, "state_dict": state}, tmp)
+
+
+KEYS = ("cortex_config", "arm_config", "n_inputs", "state_dict")
+
+
+def _read(path: Path) -> dict:
+    """A checkpoint's data (tensors and plain values only: nothing in the file is run)."""
+    expected = f"a cortex checkpoint (keys {list(KEYS)}, saved by rehabgym pretrain)"
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
+        raise ValueError(f"{path}: not {expected}; it holds more than data, and nothing in it "
+                         f"was run") from exc
+    if not isinstance(data, dict) or not set(KEYS) <= set(data):
+        raise ValueError(f"{path}: not {expected}")
+    return data
 
 
 def load_checkpoint(path: str | Path | None = None) -> tuple[Cortex, ArmConfig]:
     """Load a cortex checkpoint; without a path, the healthy one shipped with the package."""
     if path is None:
         with resources.as_file(resources.files("rehabgym") / "assets" / CHECKPOINT_NAME) as p:
-            data = torch.load(p, map_location="cpu", weights_only=True)
+            data = _read(p)
     else:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"checkpoint not found: {path}")
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        data = _read(path)
     cortex = Cortex(from_dict(CortexConfig, data["cortex_config"]), n_inputs=data["n_inputs"])
     cortex.load_state_dict(data["state_dict"])
     return cortex, from_dict(ArmConfig, data["arm_config"])

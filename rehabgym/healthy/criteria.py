@@ -13,6 +13,7 @@ import numpy as np
 from torch.utils.tensorboard import SummaryWriter
 
 from rehabgym.arm import ArmConfig
+from rehabgym.atomic import write_text
 from rehabgym.cortex.figures import plot_sheet
 from rehabgym.cortex.network import Cortex
 from rehabgym.reaching.figures import plot_center_out
@@ -69,5 +70,5 @@ def check_healthy(cortex: Cortex, arm_config: ArmConfig, out: Path | None = None
                 w.add_scalar(f"healthy/{k}", float(v), 0)
             w.add_figure("healthy/reaches", fig1, 0)
             w.add_figure("cortex/sheet", fig2, 0)
-        (out / "healthy.json").write_text(json.dumps(figures, indent=1))
+        write_text(out / "healthy.json", json.dumps(figures, indent=1))
     return figures

@@ -20,6 +20,7 @@ import numpy as np
 
 from rehabgym.arm import Arm, ArmConfig
 from rehabgym.arm.render import render_in_subprocess
+from rehabgym.atomic import atomic_open
 from rehabgym.config import NonNegative, NonNegativeInt, Positive, Range, check_fields
 from rehabgym.reaching import ReachConfig, ReachMetrics, center_out_targets, reach_metrics
 from rehabgym.reaching.figures import plot_center_out
@@ -147,7 +148,7 @@ def run_reaches(cfg: DemoConfig) -> dict[str, np.ndarray]:
 
 def _write_csv(path: Path, metrics: ReachMetrics, targets_deg: np.ndarray) -> None:
     rows = metrics.rows()
-    with path.open("w", newline="") as f:
+    with atomic_open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=["reach", "direction_deg", *rows[0]])
         w.writeheader()
         for i, row in enumerate(rows):

@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
+from rehabgym.atomic import atomic_path, write_text
 from rehabgym.config import save_config
 from rehabgym.cortex.lesion import Lesion
 from rehabgym.cortex.plasticity import RULES
@@ -70,8 +71,8 @@ def _save(cfg: ValidateConfig, rows: list[Row], figures: dict[str, Figure], tabl
     row's pass/fail (`phenomena/passed` at step = row number) also to TensorBoard in `out`."""
     out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out / "config.yaml")
-    (out / "phenomena.md").write_text(table + "\n")
-    (out / "phenomena.json").write_text(json.dumps(
+    write_text(out / "phenomena.md", table + "\n")
+    write_text(out / "phenomena.json", json.dumps(
         [{"row": r.number, "phenomenon": r.phenomenon, "passed": r.passed,
           "measured": r.measured, "values": r.values} for r in rows],
         indent=1, default=lambda v: None if isinstance(v, float) and math.isnan(v) else v))
@@ -80,7 +81,8 @@ def _save(cfg: ValidateConfig, rows: list[Row], figures: dict[str, Figure], tabl
         for r in rows:
             w.add_scalar("phenomena/passed", float(r.passed), r.number)
         for name, fig in figures.items():
-            fig.savefig(out / f"{name}.png", dpi=110)
+            with atomic_path(out / f"{name}.png") as tmp:
+                fig.savefig(tmp, dpi=110)
             w.add_figure(f"phenomena/{name}", fig, 0, close=False)
 
 

@@ -10,6 +10,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
+from rehabgym.atomic import atomic_path
+
 
 def plot_center_out(
     hand_pos: np.ndarray,
@@ -71,5 +73,6 @@ def plot_center_out(
     fig.tight_layout()
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=110)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110)
     return fig

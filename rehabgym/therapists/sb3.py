@@ -88,7 +88,10 @@ ALGORITHMS = ("ppo", "a2c", "dqn")
 
 
 def load_sb3_model(path: str | Path, algorithm: str = "ppo") -> Any:
-    """Load an SB3 `.zip` saved by `algorithm` ("ppo", "a2c" or "dqn") on the CPU."""
+    """Load an SB3 `.zip` saved by `algorithm` ("ppo", "a2c" or "dqn") on the CPU.
+
+    An SB3 model file is a pickle in SB3's own format: loading it runs code from the file, so
+    load only models you made or trust (patient files and checkpoints hold data only)."""
     if algorithm not in ALGORITHMS:
         raise ConfigError(f"algorithm: {algorithm!r} is not one of {list(ALGORITHMS)}")
     path = Path(path)

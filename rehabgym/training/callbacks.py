@@ -4,6 +4,7 @@ TensorBoard (`recovery/…`, `therapy/…`, figures, hyperparameters), and a pro
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Figure, HParam
 from tqdm import tqdm
 
+from rehabgym.atomic import atomic_path
 from rehabgym.envs.actions import REST
 from rehabgym.evaluation import CohortResult, run_cohort
 from rehabgym.evaluation.figures import (
@@ -107,6 +109,29 @@ class RecoveryEvalCallback(BaseCallback):
         self.history.append((self.num_timesteps, final))
         if self.verbose:
             print(f"[eval] {self.num_timesteps} days: final score {final:.1f}", file=sys.stderr)
+
+
+class AtomicCheckpoints(BaseCallback):
+    """Every `every` calls (of `n_envs` timesteps each): the model saved as
+    `<folder>/model_<timesteps>_steps.zip`, with the `VecNormalize` statistics beside it
+    (`model_vecnormalize_<timesteps>_steps.pkl`) when `normalize`; each file written whole or
+    not at all, so a run killed while saving still resumes from its last complete checkpoint.
+    """
+
+    def __init__(self, every: int, folder: Path, normalize: bool) -> None:
+        super().__init__()
+        self.every, self.folder, self.normalize = every, Path(folder), normalize
+
+    def _on_step(self) -> bool:
+        if self.n_calls % self.every == 0:
+            n = self.num_timesteps
+            if self.normalize:
+                stats = self.model.get_vec_normalize_env()
+                with atomic_path(self.folder / f"model_vecnormalize_{n}_steps.pkl") as tmp:
+                    stats.save(str(tmp))
+            with atomic_path(self.folder / f"model_{n}_steps.zip") as tmp:
+                self.model.save(tmp)
+        return True
 
 
 class TqdmCallback(BaseCallback):

@@ -18,15 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import stable_baselines3
-from stable_baselines3.common.callbacks import BaseCallback, CallbackList, CheckpointCallback
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+from torch.utils.tensorboard import SummaryWriter
 
+from rehabgym.atomic import append_line, atomic_path
 from rehabgym.config import ConfigError, save_config
 from rehabgym.evaluation import markdown_table, run_cohort, save_report
 from rehabgym.evaluation.figures import before_after_figure
 from rehabgym.therapists import heuristic_factory, sb3_factory
-from rehabgym.training.callbacks import RecoveryEvalCallback, TqdmCallback
+from rehabgym.training.callbacks import AtomicCheckpoints, RecoveryEvalCallback, TqdmCallback
 from rehabgym.training.config import TrainConfig
 from rehabgym.training.vec_env import make_train_env, normalization_file
 
@@ -39,6 +41,18 @@ def run_folder(cfg: TrainConfig) -> Path:
         out, k = base.with_name(f"{base.name}-{k}"), k + 1
     out.mkdir(parents=True)
     return out
+
+
+def latest_checkpoint(path: Path) -> Path:
+    """`path` if it is a checkpoint file; for a run folder, its latest checkpoint
+    (`checkpoints/model_<N>_steps.zip` with the largest N)."""
+    if path.is_dir():
+        found = sorted((path / "checkpoints").glob("model_*_steps.zip"),
+                       key=lambda p: int(p.stem.split("_")[1]))
+        if not found:
+            raise ConfigError(f"resume: no checkpoint in {path / 'checkpoints'}")
+        return found[-1]
+    return path
 
 
 def _make_model(cfg: TrainConfig, venv: VecEnv, resume: Path | None) -> Any:
@@ -60,39 +74,45 @@ def train(cfg: TrainConfig, out: Path | None = None, resume: str | Path | None =
           command: Sequence[str] | None = None) -> Path:
     """Train (or resume) a therapist, then compare it with the baselines; returns the run folder.
 
-    `resume` is a checkpoint `.zip`: the timestep count continues from it, and the run goes on
-    in the checkpoint's run folder when it lies in `<run>/checkpoints/`.
+    `resume` is a checkpoint `.zip` or a run folder (its latest checkpoint): the timestep count
+    continues from it, and the run goes on in the checkpoint's run folder when it lies in
+    `<run>/checkpoints/`. What the interrupted run logged to TensorBoard after that checkpoint
+    is purged, so no timestep is counted twice.
     """
-    resume_path = Path(resume) if resume is not None else None
+    resume_path = latest_checkpoint(Path(resume)) if resume is not None else None
     if out is None and resume_path is not None and resume_path.parent.name == "checkpoints":
         out = resume_path.parent.parent
     out = Path(out) if out is not None else run_folder(cfg)
     out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out / "config.yaml")
-    line = shlex.join(list(command) if command is not None else sys.argv)
-    with open(out / "command.txt", "a") as f:
-        f.write(line + "\n")
+    append_line(out / "command.txt", shlex.join(list(command) if command is not None
+                                                 else sys.argv))
 
     venv = make_train_env(cfg)
     try:
         model = _make_model(cfg, venv, resume_path)
+        if resume_path is not None:
+            # TensorBoard drops what the interrupted run logged after the checkpoint (this
+            # marker must come before the new run's event file)
+            SummaryWriter(str(out), purge_step=model.num_timesteps + 1).close()
         model.set_logger(configure(str(out), ["stdout", "tensorboard"] if cfg.progress_bar is False
                                    else ["tensorboard"]))
         remaining = cfg.total_timesteps - model.num_timesteps
         evaluator = RecoveryEvalCallback(cfg)
         callbacks: list[BaseCallback] = [evaluator]
         if cfg.checkpoint_every:
-            callbacks.append(CheckpointCallback(max(cfg.checkpoint_every // cfg.n_envs, 1),
-                                                str(out / "checkpoints"), name_prefix="model",
-                                                save_vecnormalize=cfg.normalize_reward))
+            callbacks.append(AtomicCheckpoints(max(cfg.checkpoint_every // cfg.n_envs, 1),
+                                               out / "checkpoints", cfg.normalize_reward))
         if cfg.progress_bar:
             callbacks.append(TqdmCallback())
         if remaining > 0:
             model.learn(remaining, callback=CallbackList(callbacks),
                         reset_num_timesteps=resume_path is None, tb_log_name="train")
-        model.save(out / "model.zip")
         if isinstance(venv, VecNormalize):
-            venv.save(str(normalization_file(out / "model.zip")))
+            with atomic_path(normalization_file(out / "model.zip")) as tmp:
+                venv.save(str(tmp))
+        with atomic_path(out / "model.zip") as tmp:
+            model.save(tmp)
     finally:
         venv.close()
     if cfg.final_eval_patients:
@@ -116,7 +136,8 @@ def compare(cfg: TrainConfig, model: Any, out: Path) -> list[dict[str, Any]]:
     fig = before_after_figure(cfg.env_id, cfg.eval_kwargs(), agent, seeds[0],
                               title=f"patient {seeds[0]} treated by the {cfg.algorithm} agent")
     if fig is not None:
-        fig.savefig(out / "reach_before_after.png", dpi=110)
+        with atomic_path(out / "reach_before_after.png") as tmp:
+            fig.savefig(tmp, dpi=110)
     print(f"\nHeld-out cohort: {len(seeds)} patients (seeds {seeds[0]}…{seeds[-1]}), "
           f"{time.time() - t0:.0f} s; report in {out}\n")
     print(markdown_table(rows))

@@ -146,7 +146,8 @@ class _EnvFactory:
 
 
 def normalization_file(checkpoint: Path) -> Path:
-    """The `VecNormalize` statistics saved with a checkpoint (or beside `model.zip`)."""
+    """The `VecNormalize` statistics saved with a checkpoint (or beside `model.zip`): a pickle
+    in SB3's format, like the model itself (loading either runs code from the file)."""
     stem = checkpoint.stem
     name = stem.replace("model_", "model_vecnormalize_", 1) if stem.startswith("model_") \
         else "vecnormalize"

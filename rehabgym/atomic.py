@@ -1,0 +1,52 @@
+"""Files written whole or not at all: into a temporary file beside the target, then renamed.
+
+A kill while writing leaves the previous file (or none), never a half-written one: the rename
+(`os.replace`) is atomic on POSIX and Windows when both names are in one folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path to write `path`'s new content to; renamed onto `path` when the block
+    ends without an exception, removed otherwise. The folder is created."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def atomic_open(path: str | Path, mode: str = "w", **kwargs) -> Iterator[IO]:
+    """`open(path, mode)` for writing, atomically (see `atomic_path`)."""
+    with atomic_path(path) as tmp, open(tmp, mode, **kwargs) as f:
+        yield f
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Replace `path`'s content with `text`, atomically."""
+    with atomic_open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def append_line(path: str | Path, line: str) -> None:
+    """Add `line` at the end of the text file `path` (the whole file rewritten atomically)."""
+    path = Path(path)
+    old = path.read_text(encoding="utf-8") if path.is_file() else ""
+    write_text(path, old + line.rstrip("\n") + "\n")

@@ -1,0 +1,61 @@
+"""Files are written whole or not at all: a save interrupted mid-write leaves the previous file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from rehabgym.atomic import append_line, atomic_open, write_text
+from rehabgym.config import load_config, save_config
+from rehabgym.cortex.lesion import Lesion
+from rehabgym.patient import Patient, PatientBatch, PatientConfig
+
+
+class Killed(BaseException):
+    """Stands in for the process dying (not an Exception: nothing may catch it)."""
+
+
+def test_an_interrupted_text_write_leaves_the_previous_file(tmp_path: Path) -> None:
+    path = tmp_path / "report.md"
+    write_text(path, "old\n")
+    with pytest.raises(Killed), atomic_open(path) as f:
+        f.write("half of the new")
+        raise Killed
+    assert path.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.md"]  # no temporary left
+    append_line(path, "more")
+    assert path.read_text() == "old\nmore\n"
+
+
+def test_an_interrupted_config_save_leaves_the_previous_config(tmp_path: Path,
+                                                                monkeypatch) -> None:
+    path = tmp_path / "config.yaml"
+    save_config(PatientConfig(daily_life_reps=7), path)
+
+    monkeypatch.setattr("rehabgym.config.yaml.safe_dump",
+                        lambda data, **kw: (_ for _ in ()).throw(Killed()))
+    with pytest.raises(Killed):
+        save_config(PatientConfig(daily_life_reps=9), path)
+    assert load_config(PatientConfig, path).daily_life_reps == 7
+
+
+def test_an_interrupted_patient_save_leaves_the_previous_file(tmp_path: Path,
+                                                              monkeypatch) -> None:
+    path = tmp_path / "patient.pt"
+    p = Patient(Lesion(focal_center=(1.0, 1.0), focal_radius=0.5), seed=0)
+    p.save(path)
+    before = path.read_bytes()
+    real_save = torch.save
+
+    def dies_half_way(obj, f, *args, **kwargs):
+        real_save({"partial": torch.zeros(3)}, f)
+        raise Killed
+
+    monkeypatch.setattr("rehabgym.patient.state.torch.save", dies_half_way)
+    with pytest.raises(Killed):
+        p.save(path)
+    assert path.read_bytes() == before
+    assert PatientBatch.load(path).scores == pytest.approx(p.batch.scores)
+    assert [q.name for q in tmp_path.iterdir()] == ["patient.pt"]
