@@ -14,6 +14,8 @@ from rehabgym.config import ConfigError, load_config
 from rehabgym.envs.config import TherapyEnvConfig
 from rehabgym.patient import PatientConfig, sample_cohort
 from rehabgym.phenomena import ValidateConfig, validate
+from rehabgym.phenomena import natural_history as nh
+from rehabgym.phenomena import therapy as th
 from rehabgym.phenomena.natural_history import natural_history
 from rehabgym.phenomena.table import spearman
 from rehabgym.phenomena.therapist import SCHEDULES, schedule_comparison
@@ -111,3 +113,40 @@ def test_row10_the_therapist_matters():
     out = schedule_comparison(TherapyEnvConfig(cohort="mixed", horizon_days=10), n_patients=16)
     assert out["best_vs_worst"]["p"] < 0.05
     assert out["best_vs_worst"]["ci_low"] > 0
+
+
+TINY = dict(n_patients=4, mild_patients=2, days=5, therapy_patients=2, early_start=1,
+            late_start=3, therapy_days=1, doses=(30, 120), row10_patients=2, row10_days=2,
+            threshold_start=1, followup_days=2)
+
+
+class Killed(BaseException):
+    """Stands in for the process dying in the middle of an experiment."""
+
+
+def test_a_killed_validate_continues_after_its_finished_experiments(tmp_path, monkeypatch,
+                                                                    capsys):
+    cfg = replace(ValidateConfig.quick(), **TINY)
+    validate(cfg, tmp_path / "whole", progress=False)
+
+    def dies(*args, **kwargs):
+        raise Killed
+
+    with monkeypatch.context() as m:
+        m.setattr(th, "therapy_experiment", dies)
+        with pytest.raises(Killed):
+            validate(cfg, tmp_path / "killed", progress=False)
+    assert {p.name for p in (tmp_path / "killed" / "stages").glob("*.npz")} == {
+        "natural_history.npz", "mild_cohort.npz"}
+    monkeypatch.setattr(nh, "natural_history", dies)  # must not run again
+    validate(cfg, tmp_path / "killed", progress=False)
+    assert "natural_history finished in an earlier run" in capsys.readouterr().err
+    assert ((tmp_path / "killed" / "phenomena.json").read_text()
+            == (tmp_path / "whole" / "phenomena.json").read_text())
+
+
+def test_a_folder_of_another_config_starts_again_saying_so(tmp_path, capsys):
+    cfg = replace(ValidateConfig.quick(), **TINY)
+    validate(cfg, tmp_path, progress=False, ablate="window")
+    validate(cfg, tmp_path, progress=False, ablate="homeostasis")
+    assert "holds stages of another config; starting again" in capsys.readouterr().err

@@ -7,6 +7,7 @@ each beside its figure.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -30,6 +31,14 @@ class NaturalHistory:
     output_pm: np.ndarray  # premotor corticospinal output strength
     healthy_score: float
     healthy_peaks: float
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {f.name: np.asarray(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_arrays(cls, data: dict[str, np.ndarray]) -> NaturalHistory:
+        return cls(data["score"], data["peaks"], data["output_pm"],
+                   float(data["healthy_score"]), float(data["healthy_peaks"]))
 
     def pooled(self, other: NaturalHistory | None) -> NaturalHistory:
         """This cohort and `other` (same days) as one: this one's patients first."""

@@ -42,6 +42,13 @@ class TherapyResult:
     score: np.ndarray
     profile: np.ndarray
 
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {"arms": np.array(self.arms), "score": self.score, "profile": self.profile}
+
+    @classmethod
+    def from_arrays(cls, data: dict[str, np.ndarray]) -> TherapyResult:
+        return cls([str(a) for a in data["arms"]], data["score"], data["profile"])
+
     def arm(self, name: str) -> np.ndarray:
         """[days + 1, patients] scores of the arm `name`."""
         return self.score[:, self.arms.index(name)]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,7 @@ from rehabgym.phenomena import threshold
 from rehabgym.phenomena.config import ValidateConfig
 from rehabgym.phenomena.table import Row, curves, markdown
 from rehabgym.phenomena.therapist import therapist_matters
+from rehabgym.stages import Stages
 
 #: row 3's mild-moderate cohort draws its lesions and noise from `seed + MILD_SEED`, apart from
 #: the main cohort (patients `seed + i`) and the held-out patients of row 10
@@ -95,7 +96,10 @@ def _therapy_patients(cfg: ValidateConfig, nat: nh.NaturalHistory) -> list[int]:
 
 def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = None,
              progress: bool = True) -> list[Row]:
-    """Run the cohort, print the table, save table/figures/config under `out`."""
+    """Run the cohort, print the table, save table/figures/config under `out`.
+
+    Each experiment, once finished, is kept in `out/stages/`: run again with the same `out`
+    and config, a killed validate continues after the experiments it had finished."""
     def bar(it: Iterable, desc: str) -> Iterable:
         return tqdm(it, desc=desc, disable=not progress, leave=False)
 
@@ -104,17 +108,24 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
             raise ValueError(f"ablate: unknown rule {ablate!r}; allowed: {list(RULES)}")
         cfg = replace(cfg, patient=replace(cfg.patient,
                                            plasticity=cfg.patient.plasticity.without(ablate)))
+    stages = Stages(out, {"config": cfg, "ablate": ablate}, "rehabgym validate")
     lesions = sample_cohort(cfg.cohort, cfg.n_patients, cfg.seed)
-    nat = nh.natural_history(cfg, lesions, bar)
+    nat = nh.NaturalHistory.from_arrays(stages.arrays(
+        "natural_history", lambda: nh.natural_history(cfg, lesions, bar).to_arrays()))
     mild = sample_cohort(cfg.mild_cohort, cfg.mild_patients, cfg.seed + MILD_SEED)
-    nat_mild = (nh.natural_history(cfg, mild, bar, seed=cfg.seed + MILD_SEED,
-                                   desc="mild–moderate cohort") if mild else None)
+    nat_mild = nh.NaturalHistory.from_arrays(stages.arrays(
+        "mild_cohort", lambda: nh.natural_history(cfg, mild, bar, seed=cfg.seed + MILD_SEED,
+                                                  desc="mild–moderate cohort").to_arrays())
+    ) if mild else None
     les3: list[Lesion] = lesions + mild
     nat3 = nat.pooled(nat_mild)
     chosen = _therapy_patients(cfg, nat)
-    ther = th.therapy_experiment(cfg, [lesions[i] for i in chosen], bar,
-                                 seeds=[cfg.seed + int(i) for i in chosen])
-    ther_all = threshold.threshold_experiment(cfg, lesions, bar)
+    ther = th.TherapyResult.from_arrays(stages.arrays(
+        "therapy", lambda: th.therapy_experiment(cfg, [lesions[i] for i in chosen], bar,
+                                                 seeds=[cfg.seed + int(i) for i in chosen]
+                                                 ).to_arrays()))
+    ther_all = th.TherapyResult.from_arrays(stages.arrays(
+        "threshold", lambda: threshold.threshold_experiment(cfg, lesions, bar).to_arrays()))
 
     g, g3 = nh.Measures.of(lesions, nat), nh.Measures.of(les3, nat3)
     rows = [nh.lesion_size(g, nat), nh.spontaneous_recovery(nat, cfg.days),
@@ -123,7 +134,7 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
             th.specificity(cfg, ther), threshold.use_it_or_lose_it(cfg, ther_all),
             nh.smoothness(g, nat, cfg.days), nh.vicarious_compensation(g)]
     if ablate is None:
-        rows.append(therapist_matters(cfg))
+        rows.append(Row(**stages.record("therapist", lambda: asdict(therapist_matters(cfg)))))
     table = markdown(rows)
     title = f"Phenomena ({cfg.n_patients} patients" + (f", ablated: {ablate}" if ablate else "")
     print(f"{title}, seed {cfg.seed})\n{table}")

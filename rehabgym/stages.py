@@ -1,0 +1,71 @@
+"""Long commands in stages: each finished stage is saved in the run folder, so a run killed and
+started again with the same folder and config continues after the stages it had finished.
+
+Stages are saved as data only (numpy `.npz` without pickles, or JSON), atomically; the folder
+also keeps a fingerprint of the resolved config, and a folder of another config is started
+again from scratch, saying so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from rehabgym.atomic import atomic_path, write_text
+from rehabgym.config import to_dict
+
+
+class Stages:
+    """The finished stages of one run in `<folder>/stages/` (None: keep nothing)."""
+
+    def __init__(self, folder: Path | None, config: Any, label: str) -> None:
+        self.label = label
+        self.folder = None if folder is None else Path(folder) / "stages"
+        if self.folder is None:
+            return
+        key = hashlib.sha256(yaml.safe_dump(to_dict(config), sort_keys=True).encode()).hexdigest()
+        stamp = self.folder / "config.sha256"
+        if stamp.is_file() and stamp.read_text().strip() != key:
+            print(f"{label}: {self.folder} holds stages of another config; starting again",
+                  file=sys.stderr)
+            shutil.rmtree(self.folder)
+        write_text(stamp, key + "\n")
+
+    def arrays(self, name: str, compute: Callable[[], dict[str, np.ndarray]]
+               ) -> dict[str, np.ndarray]:
+        """Stage `name` as arrays: read back if it finished before, else computed and saved."""
+        if self.folder is None:
+            return compute()
+        path = self.folder / f"{name}.npz"
+        if path.is_file():
+            self._reused(name, path)
+            with np.load(path, allow_pickle=False) as data:
+                return {k: data[k] for k in data.files}
+        out = compute()
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **out)
+        return out
+
+    def record(self, name: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Stage `name` as a JSON record: read back if it finished before, else computed."""
+        if self.folder is None:
+            return compute()
+        path = self.folder / f"{name}.json"
+        if path.is_file():
+            self._reused(name, path)
+            return json.loads(path.read_text())
+        out = compute()
+        write_text(path, json.dumps(out))
+        return out
+
+    def _reused(self, name: str, path: Path) -> None:
+        print(f"{self.label}: {name} finished in an earlier run, read from {path}",
+              file=sys.stderr)
