@@ -9,7 +9,7 @@ import pytest
 
 import rehabgym  # noqa: F401  (registers the environments)
 from fake_env import FAKE_ID
-from rehabgym.evaluation import compare_therapists, env_make_kwargs, run_cohort
+from rehabgym.evaluation import cohort, compare_therapists, env_make_kwargs, run_cohort
 from rehabgym.evaluation.report import read_csv
 from rehabgym.therapists import HEURISTICS, heuristic_factory
 
@@ -55,3 +55,30 @@ def test_a_therapists_results_do_not_depend_on_the_others_compared() -> None:
     both = run_cohort(plan, "rehabgym/Therapy-v0", kwargs, [3, 4])
     np.testing.assert_array_equal(alone["random"].scores, both["random"].scores)
     np.testing.assert_array_equal(alone["random"].actions, both["random"].actions)
+
+
+def test_a_killed_evaluation_continues_after_its_finished_therapists(tmp_path: Path,
+                                                                      monkeypatch, capsys):
+    kwargs = {"env_id": FAKE_ID, "env_kwargs": {"config": {"horizon_days": 4}},
+              "baselines": ["no_therapy", "random"]}
+    whole = compare_therapists(["worst_first"], 3, tmp_path / "whole", **kwargs)
+    real, calls = cohort._run_batch, []
+
+    def dies_on_the_third_therapist(*args, **kw):
+        calls.append(1)
+        if len(calls) == 3:
+            raise Killed
+        return real(*args, **kw)
+
+    with monkeypatch.context() as m:
+        m.setattr(cohort, "_run_batch", dies_on_the_third_therapist)
+        with pytest.raises(Killed):
+            compare_therapists(["worst_first"], 3, tmp_path / "killed", **kwargs)
+    capsys.readouterr()
+    again = compare_therapists(["worst_first"], 3, tmp_path / "killed", **kwargs)
+    assert capsys.readouterr().err.count("finished in an earlier run") == 2
+    assert again == whole
+
+
+class Killed(BaseException):
+    """Stands in for the process dying."""

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "rehabgym"
 
 # What each part may import from rehabgym (besides itself) and which libraries it must not.
 LOWER = {
-    "atomic": set(), "config": {"atomic"}, "stats": set(),
+    "atomic": set(), "config": {"atomic"}, "stats": set(), "stages": {"atomic", "config"},
     "arm": {"config"},
     "cortex": {"config"},
     "reaching": {"config", "arm", "cortex"},
@@ -30,8 +30,8 @@ LOWER = {
                   "therapists", "evaluation"},
 }
 for _part_name, _allowed in LOWER.items():  # files and configs are everyone's
-    if _part_name not in ("atomic", "config", "stats"):
-        _allowed |= {"atomic", "config"}
+    if _part_name not in ("atomic", "config", "stats", "stages"):
+        _allowed |= {"atomic", "config", "stages"}
 FORBIDDEN = {
     "arm": {"torch", "gymnasium", "stable_baselines3"},
     "cortex": {"mujoco", "gymnasium", "stable_baselines3"},

@@ -17,6 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from rehabgym.patient import N_DIRECTIONS
+from rehabgym.stages import Stages
 from rehabgym.therapists import SB3Therapist, Therapist, TherapistFactory, profile_of
 
 
@@ -101,29 +102,30 @@ def run_cohort(
     seeds: Sequence[int],
     max_batch: int = 256,
     progress: bool = False,
+    stages: Stages | None = None,
 ) -> dict[str, CohortResult]:
     """Every therapist treats every seeded patient for one episode; `progress` shows a bar
     over the therapy days simulated.
 
     Each therapist's patients are simulated in batches of their own (up to `max_batch`), so a
     therapist's results do not depend on which other therapists are compared alongside.
+    With `stages`, each therapist's results are kept once finished (and reused if they were).
     """
     results = {}
+    stages = stages or Stages(None, None, "")
     with tqdm(desc="comparison", unit="patient-day", disable=not progress) as bar:
-        for name in therapists:
-            rows: list[dict[str, Any]] = []
-            for start in range(0, len(seeds), max_batch):
-                rows += _run_batch(therapists[name], seeds[start:start + max_batch], env_id,
-                                   env_kwargs, bar)
-            results[name] = CohortResult(
-                name=name,
-                seeds=np.asarray(seeds),
-                scores=np.stack([r["scores"] for r in rows]),
-                profiles=np.stack([r["profiles"] for r in rows]),
-                actions=np.stack([r["actions"] for r in rows]),
-                rewards=np.stack([r["rewards"] for r in rows]),
-                dose=np.array([r["dose"] for r in rows]),
-            )
+        for k, name in enumerate(therapists):
+            def treat(name: str = name) -> dict[str, np.ndarray]:
+                rows: list[dict[str, Any]] = []
+                for start in range(0, len(seeds), max_batch):
+                    rows += _run_batch(therapists[name], seeds[start:start + max_batch],
+                                       env_id, env_kwargs, bar)
+                return {"seeds": np.asarray(seeds),
+                        **{key: np.stack([r[key] for r in rows])
+                           for key in ("scores", "profiles", "actions", "rewards")},
+                        "dose": np.array([r["dose"] for r in rows])}
+
+            results[name] = CohortResult(name=name, **stages.arrays(f"therapist_{k}", treat))
     return results
 
 

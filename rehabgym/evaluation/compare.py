@@ -13,6 +13,7 @@ from typing import Any
 from rehabgym.config import load_yaml
 from rehabgym.evaluation.cohort import env_make_kwargs, run_cohort
 from rehabgym.evaluation.report import markdown_table, save_report
+from rehabgym.stages import Stages
 from rehabgym.therapists import BASELINES, therapist_factory
 
 
@@ -28,6 +29,14 @@ def run_settings(spec: str) -> dict[str, Any] | None:
     return None
 
 
+def _model_stamp(spec: str) -> list[float] | None:
+    """Size and modification time of a spec's model file (None for a heuristic)."""
+    if ":" not in spec:
+        return None
+    stat = Path(spec.split(":", 1)[1]).stat()
+    return [stat.st_size, stat.st_mtime]
+
+
 def compare_therapists(
     specs: Sequence[str],
     patients: int,
@@ -41,7 +50,9 @@ def compare_therapists(
     """`specs` (the first is tested against the rest) and `baselines` (default:
     `BASELINES`) on `patients` held-out seeded patients; report written into `out`, table
     printed. Environment kwargs default to those of the run a model spec comes from.
-    `sample`: models act by sampling their policy (seeded per patient), not by its argmax."""
+    `sample`: models act by sampling their policy (seeded per patient), not by its argmax.
+    Each therapist's results are kept in `out/stages/` once finished: run again with the same
+    `out`, a killed evaluation continues after the therapists it had finished."""
     if patients < 1:
         raise ValueError(f"patients: must be >= 1, got {patients}")
     if env_kwargs is None:
@@ -57,7 +68,10 @@ def compare_therapists(
     names = list(dict.fromkeys([*specs, *(BASELINES if baselines is None else baselines)]))
     plan = {name: therapist_factory(name, sample) for name in names}
     seeds = [seed + i for i in range(patients)]
-    results = run_cohort(plan, env_id, env_kwargs, seeds, progress=True)
+    fingerprint = {"therapists": names, "models": [_model_stamp(n) for n in names],
+                   "seeds": seeds, "env_id": env_id, "env_kwargs": env_kwargs, "sample": sample}
+    stages = Stages(out, fingerprint, "rehabgym evaluate")
+    results = run_cohort(plan, env_id, env_kwargs, seeds, progress=True, stages=stages)
     rows = save_report(results, out)
     print(markdown_table(rows))
     print(f"report: {out}")
