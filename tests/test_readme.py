@@ -35,7 +35,7 @@ def test_readme_is_short_and_names_no_commit() -> None:
 
 # The README's placeholders, and a value each for parsing.
 PLACEHOLDERS = {"SPEC": "worst_first", "N": "2", "S": "1", "RULE": "reward", "X.yaml": "x.yaml",
-                "CKPT.zip": "x.zip", "...": ""}
+                "RUN": "runs/x", "...": ""}
 
 
 def _variants(command: str) -> list[list[str]]:
