@@ -1,8 +1,9 @@
-"""Statistics shared by evaluation, validation and the schedule comparison (numpy only).
+"""Statistics shared by evaluation, validation and the schedule comparison.
 
-Two families: Student-t intervals and paired t-tests (the t distribution computed here through
-the regularized incomplete beta, so scipy is not needed), and resampling: a bootstrap interval
-of a mean and a sign-flip permutation test of paired differences.
+Student-t intervals and paired t-tests (the t distribution still computed here through the
+regularized incomplete beta; scipy replaces it in a later change), resampling (a bootstrap
+interval of a mean and a sign-flip permutation test of paired differences), and the phenomena
+table's tests: an `Estimate` with its 95 % interval and p-value, from scipy.stats.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats as scipy_stats
 
 
 def _betacf(a: float, b: float, x: float) -> float:
@@ -137,3 +139,73 @@ def paired_test(a: np.ndarray, b: np.ndarray, n_perm: int = 20000, seed: int = 0
     null = np.abs((flips * d).mean(axis=1))
     p = (1 + np.count_nonzero(null >= abs(mean) - 1e-12)) / (n_perm + 1)
     return {"mean_diff": mean, "ci_low": lo, "ci_high": hi, "t": float(t), "p": float(p)}
+
+
+# ---------------------------------------------------------------- the scorecard's tests
+ALPHA = 0.05  # every row of the phenomena table tests its effect at this level
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """An effect with its 95 % confidence interval and the two-sided p-value against 0."""
+
+    value: float
+    low: float
+    high: float
+    p: float
+    n: int
+
+    def excludes_zero(self, sign: int = 1) -> bool:
+        """The whole interval has the sign `sign` (+1: above 0, -1: below 0)."""
+        return bool(self.low > 0) if sign > 0 else bool(self.high < 0)
+
+    def text(self, digits: int = 1) -> str:
+        return (f"{self.value:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
+                if math.isfinite(self.value) else "n/a")
+
+
+NO_ESTIMATE = Estimate(math.nan, math.nan, math.nan, math.nan, 0)
+
+
+def mean_estimate(x: np.ndarray, null: float = 0.0) -> Estimate:
+    """Mean of `x` (NaNs dropped) with its t interval; p of a one-sample t-test against
+    `null` (scipy.stats.ttest_1samp)."""
+    x = np.asarray(x, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if x.size < 2:
+        return Estimate(float(x.mean()) if x.size else math.nan, math.nan, math.nan, math.nan,
+                        int(x.size))
+    res = scipy_stats.ttest_1samp(x, null)
+    low, high = res.confidence_interval(1 - ALPHA)
+    p = float(res.pvalue) if np.isfinite(res.pvalue) else (1.0 if x.mean() == null else 0.0)
+    return Estimate(float(x.mean()), float(low), float(high), p, int(x.size))
+
+
+def spearman_estimate(a: np.ndarray, b: np.ndarray) -> Estimate:
+    """Spearman's rank correlation with scipy's p and a Fisher-z 95 % interval (standard error
+    1.06 / sqrt(n - 3), Fieller, Hartley & Pearson 1957)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    ok = np.isfinite(a) & np.isfinite(b)
+    n = int(ok.sum())
+    if n < 4 or np.ptp(a[ok]) == 0 or np.ptp(b[ok]) == 0:
+        return Estimate(math.nan, math.nan, math.nan, math.nan, n)
+    res = scipy_stats.spearmanr(a[ok], b[ok])
+    rho = float(res.statistic)
+    z, half = math.atanh(max(min(rho, 0.999999), -0.999999)), 1.96 * 1.06 / math.sqrt(n - 3)
+    return Estimate(rho, math.tanh(z - half), math.tanh(z + half), float(res.pvalue), n)
+
+
+def slope_through_origin(x: np.ndarray, y: np.ndarray) -> tuple[Estimate, float]:
+    """Least-squares slope of y = b x (no intercept) with its t interval, and R² = 1 -
+    SSE / SS about the mean of y (the proportional-recovery fit, Prabhakaran et al. 2008)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    n = x.size
+    if n < 3 or not (x ** 2).sum() > 0:
+        return Estimate(math.nan, math.nan, math.nan, math.nan, n), math.nan
+    b = float((x * y).sum() / (x ** 2).sum())
+    resid = y - b * x
+    se = math.sqrt((resid ** 2).sum() / (n - 1) / (x ** 2).sum())
+    half = float(scipy_stats.t.ppf(1 - ALPHA / 2, n - 1)) * se
+    p = float(2 * scipy_stats.t.sf(abs(b / se), n - 1)) if se > 0 else 0.0
+    ss = ((y - y.mean()) ** 2).sum()
+    return Estimate(b, b - half, b + half, p, n), float(1 - (resid ** 2).sum() / ss) if ss else 1.0

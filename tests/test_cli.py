@@ -80,7 +80,7 @@ def test_validate_reads_its_config(tmp_path: Path) -> None:
     (tmp_path / "v.yaml").write_text(yaml.safe_dump(
         {"seed": 3, "patient": {"plasticity": {"axon_sprout_areas": ["M1", "PM"]}}}))
     cfg = ValidateConfig.quick(load_config(ValidateConfig, tmp_path / "v.yaml"))
-    assert cfg.n_patients == 8 and cfg.seed == 3
+    assert cfg.n_patients == 12 and cfg.seed == 3
     assert cfg.patient.plasticity.axon_sprout_areas == ("M1", "PM")
 
 

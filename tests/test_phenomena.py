@@ -51,15 +51,12 @@ def test_quick_validate_writes_the_whole_table(tmp_path):
     assert (tmp_path / "config.yaml").is_file()
     # Lesions must cost function: the first row's size-deficit correlation is measured.
     assert math.isfinite(rows[0].values["rho_radius"])
-    # Row 3 pools the mild-moderate cohort with the main one: it adds patients to the fit.
-    assert rows[2].values["n"] > rows[2].values["n_main"]
-    assert f"{rows[2].values['n_main']} of the cohort" in rows[2].measured
     row3 = saved[2]["values"]["patients"]  # per patient, to redo the fit from the json
-    assert len(row3["impairment"]) == len(row3["recovery"]) == 16
+    assert len(row3["impairment"]) == len(row3["recovery"]) == 12
     assert sum(row3["fit"]) == rows[2].values["n"]
     # Row 7 follows the whole cohort after the therapy of its own design (quick: days 3-7).
     assert "days 3–7" in rows[6].measured
-    assert rows[6].values["n_above"] + rows[6].values["n_below"] == 8
+    assert rows[6].values["n_above"] + rows[6].values["n_below"] == 12
 
 
 @pytest.mark.parametrize("field, value", [("followup_days", 0), ("threshold_start", -1),
@@ -115,7 +112,7 @@ def test_row10_the_therapist_matters():
     assert out["best_vs_worst"]["ci_low"] > 0
 
 
-TINY = dict(n_patients=4, mild_patients=2, days=5, therapy_patients=2, early_start=1,
+TINY = dict(n_patients=4, days=5, therapy_patients=2, early_start=1,
             late_start=3, therapy_days=1, doses=(30, 120), row10_patients=2, row10_days=2,
             threshold_start=1, followup_days=2)
 
@@ -137,7 +134,7 @@ def test_a_killed_validate_continues_after_its_finished_experiments(tmp_path, mo
         with pytest.raises(Killed):
             validate(cfg, tmp_path / "killed", progress=False)
     assert {p.name for p in (tmp_path / "killed" / "stages").glob("*.npz")} == {
-        "natural_history.npz", "mild_cohort.npz"}
+        "natural_history.npz"}
     monkeypatch.setattr(nh, "natural_history", dies)  # must not run again
     validate(cfg, tmp_path / "killed", progress=False)
     assert "natural_history finished in an earlier run" in capsys.readouterr().err

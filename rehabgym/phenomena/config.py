@@ -14,16 +14,13 @@ from rehabgym.patient import N_DIRECTIONS, CohortConfig, PatientConfig
 class ValidateConfig:
     """Every default of the validation cohort and its experiments."""
 
-    n_patients: Count = 24
+    n_patients: Count = 48
     seed: NonNegativeInt = 0
     days: Annotated[int, Range(1, 365)] = 60  # natural history
+    #: one stroke unit's admissions, mild to severe: focal M1 strokes from small to large
+    #: and from intact to half-cut corticospinal tracts
     cohort: CohortConfig = field(default_factory=lambda: CohortConfig(
-        focal_radius=(0.2, 0.7), corticospinal_fraction=(0.0, 0.5)))
-    #: row 3: patients of a mild-moderate cohort (small lesions, little corticospinal damage)
-    #: followed without therapy and pooled with the main cohort; 0 = the main cohort alone
-    mild_patients: NonNegativeInt = 24
-    mild_cohort: CohortConfig = field(default_factory=lambda: CohortConfig(
-        focal_radius=(0.05, 0.5), corticospinal_fraction=(0.0, 0.2)))
+        focal_radius=(0.05, 0.75), corticospinal_fraction=(0.0, 0.5)))
     therapy_patients: Count = 10  # moderate patients in the therapy experiment
     early_start: Annotated[int, DAYS] = 5
     late_start: Annotated[int, DAYS] = 30
@@ -65,6 +62,6 @@ class ValidateConfig:
     def quick(cls, base: ValidateConfig | None = None) -> ValidateConfig:
         """A small version of `base` (default: the defaults), a few minutes, for tests and a
         first look: fewer patients and days, the same patient and plasticity."""
-        return replace(base or cls(), n_patients=8, mild_patients=8, days=20,
+        return replace(base or cls(), n_patients=12, days=20,
                        therapy_patients=4, early_start=3, late_start=10, therapy_days=4,
                        row10_patients=4, row10_days=3, threshold_start=3, followup_days=7)

@@ -8,7 +8,7 @@ import numpy as np
 
 from rehabgym.stats import mean_ci
 
-HEADER = ("| # | phenomenon | measured (mean ± 95 % CI across patients) | expected | result |\n"
+HEADER = ("| # | phenomenon | measured (effect [95 % CI], p) | expected (α = 0.05) | result |\n"
           "|---|---|---|---|---|")
 
 

@@ -11,8 +11,9 @@ from matplotlib.figure import Figure
 from rehabgym.cortex.lesion import Lesion
 from rehabgym.phenomena.config import ValidateConfig
 from rehabgym.phenomena.natural_history import Progress
-from rehabgym.phenomena.table import Row, curves, fmt_ci
+from rehabgym.phenomena.table import Row, curves
 from rehabgym.phenomena.therapy import ALL_DIRECTIONS, Arm, TherapyResult, therapy_experiment
+from rehabgym.stats import mean_estimate
 
 
 def threshold_experiment(cfg: ValidateConfig, lesions: list[Lesion], progress: Progress
@@ -24,22 +25,23 @@ def threshold_experiment(cfg: ValidateConfig, lesions: list[Lesion], progress: P
 
 
 def use_it_or_lose_it(cfg: ValidateConfig, ther_all: TherapyResult) -> Row:
+    """After the same therapy, patients who end it above the use threshold keep improving and
+    those below decline (each mean change's 95 % CI excluding 0; Han et al. 2008; Hidaka et
+    al. 2012)."""
     thr = cfg.patient.use_threshold
     t_start, t_end = cfg.threshold_therapy
     ts7 = ther_all.score[:, 0]
     end_s, after = ts7[t_end], ts7[t_end + cfg.followup_days] - ts7[t_end]
     above, below = end_s >= thr, end_s < thr
-    up = float(after[above].mean()) if above.any() else float("nan")
-    down = float(after[below].mean()) if below.any() else float("nan")
+    up, down = mean_estimate(after[above]), mean_estimate(after[below])
     return Row(7, "threshold / use it or lose it",
-               f"change in the {cfg.followup_days} d after therapy (days "
-               f"{t_start}–{t_end}) ends: ended above "
-               f"{thr:.0f} pts {fmt_ci(after[above])} (n={above.sum()}), below "
-               f"{fmt_ci(after[below])} (n={below.sum()})",
-               "above a threshold function keeps improving; below it declines (Han 2008)",
-               bool(above.any() and below.any() and up > 0 and down < 0),
-               {"above": up, "below": down, "n_above": int(above.sum()),
-                "n_below": int(below.sum())})
+               f"change in the {cfg.followup_days} d after therapy (days {t_start}–{t_end}) "
+               f"ends: ended above {thr:.0f} pts {up.text()} (n={up.n}), below {down.text()} "
+               f"(n={down.n})",
+               "above the threshold function keeps improving, below it declines (95 % CIs "
+               "excluding 0) (Han 2008)", up.excludes_zero(+1) and down.excludes_zero(-1),
+               {"above": up.value, "above_ci": [up.low, up.high], "below": down.value,
+                "below_ci": [down.low, down.high], "n_above": up.n, "n_below": down.n})
 
 
 def use_it_or_lose_it_figure(cfg: ValidateConfig, ther_all: TherapyResult) -> Figure:

@@ -1,12 +1,11 @@
 """`rehabgym validate`: does the virtual patient behave like real patients?
 
 Runs a virtual cohort through the experiments and prints the phenomena table of the design
-(rows 1-10): for each row the measured effect with its uncertainty across patients, the
-expectation and its source, and pass/fail.
+(rows 1-10): for each row the measured effect with its 95 % confidence interval, the
+expectation and its source, and pass/fail, each tested at α = 0.05.
 
-- natural history: the cohort with no therapy (rows 1, 2, 3, 8, 9), and a second cohort of
-  mild-moderate patients pooled with it for row 3 (the main cohort, which has to span the
-  severe lesions of rows 7 and 9, holds only a few patients the rule is about);
+- natural history: the cohort (one stroke unit's admissions, mild to severe) with no therapy
+  (rows 1, 2, 3, 8, 9);
 - therapy: the same moderate patients under several schedules, side by side in one batch:
   no therapy, uniform practice early / late, other doses early, one direction only (rows 4-6);
 - threshold: the whole cohort practises from `threshold_start`, then is followed without
@@ -29,7 +28,6 @@ from tqdm import tqdm
 
 from rehabgym.atomic import atomic_path, write_text
 from rehabgym.config import save_config
-from rehabgym.cortex.lesion import Lesion
 from rehabgym.cortex.plasticity import RULES
 from rehabgym.patient import sample_cohort
 from rehabgym.phenomena import natural_history as nh
@@ -40,20 +38,14 @@ from rehabgym.phenomena.table import Row, curves, markdown
 from rehabgym.phenomena.therapist import therapist_matters
 from rehabgym.stages import Stages
 
-#: row 3's mild-moderate cohort draws its lesions and noise from `seed + MILD_SEED`, apart from
-#: the main cohort (patients `seed + i`) and the held-out patients of row 10
-MILD_SEED = 500_000
 
-
-def overview_figure(nat: nh.NaturalHistory, ther: th.TherapyResult,
-                    nat3: nh.NaturalHistory) -> Figure:
-    """Three panels for the README: recovery curves, proportional recovery (on `nat3`, row
-    3's pooled cohorts), schedules."""
+def overview_figure(nat: nh.NaturalHistory, ther: th.TherapyResult) -> Figure:
+    """Three panels for the README: recovery curves, proportional recovery, schedules."""
     fig = Figure(figsize=(13, 3.8))
     ax = fig.subplots(1, 3)
     curves(ax[0], nat.score)
     ax[0].set(xlabel="days since stroke", ylabel="motor score", title="spontaneous recovery")
-    s3 = nat3.score
+    s3 = nat.score
     ax[1].scatter(100 - s3[0], s3[-1] - s3[0])
     ax[1].plot([0, 100], [0, 70], "r--", label="0.7 × impairment")
     ax[1].set(xlabel="initial impairment", ylabel="recovery", title="proportional recovery")
@@ -112,13 +104,6 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
     lesions = sample_cohort(cfg.cohort, cfg.n_patients, cfg.seed)
     nat = nh.NaturalHistory.from_arrays(stages.arrays(
         "natural_history", lambda: nh.natural_history(cfg, lesions, bar).to_arrays()))
-    mild = sample_cohort(cfg.mild_cohort, cfg.mild_patients, cfg.seed + MILD_SEED)
-    nat_mild = nh.NaturalHistory.from_arrays(stages.arrays(
-        "mild_cohort", lambda: nh.natural_history(cfg, mild, bar, seed=cfg.seed + MILD_SEED,
-                                                  desc="mild–moderate cohort").to_arrays())
-    ) if mild else None
-    les3: list[Lesion] = lesions + mild
-    nat3 = nat.pooled(nat_mild)
     chosen = _therapy_patients(cfg, nat)
     ther = th.TherapyResult.from_arrays(stages.arrays(
         "therapy", lambda: th.therapy_experiment(cfg, [lesions[i] for i in chosen], bar,
@@ -127,9 +112,9 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
     ther_all = th.TherapyResult.from_arrays(stages.arrays(
         "threshold", lambda: threshold.threshold_experiment(cfg, lesions, bar).to_arrays()))
 
-    g, g3 = nh.Measures.of(lesions, nat), nh.Measures.of(les3, nat3)
+    g = nh.Measures.of(lesions, nat)
     rows = [nh.lesion_size(g, nat), nh.spontaneous_recovery(nat, cfg.days),
-            nh.proportional_recovery(g3, nat3, len(lesions)),
+            nh.proportional_recovery(g, nat),
             th.early_beats_late(cfg, ther), th.dose_response(cfg, ther),
             th.specificity(cfg, ther), threshold.use_it_or_lose_it(cfg, ther_all),
             nh.smoothness(g, nat, cfg.days), nh.vicarious_compensation(g)]
@@ -143,15 +128,14 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
         figures = {
             "row1_lesion_size": nh.lesion_size_figure(g, nat),
             "row2_spontaneous_recovery": nh.spontaneous_recovery_figure(nat),
-            "row3_proportional_recovery": nh.proportional_recovery_figure(g3, nat3,
-                                                                          v[3]["slope"]),
+            "row3_proportional_recovery": nh.proportional_recovery_figure(g, nat, v[3]["slope"]),
             "row4_early_vs_late": th.early_beats_late_figure(cfg, ther),
             "row5_dose_response": th.dose_response_figure(v[5]),
             "row6_specificity": th.specificity_figure(v[6]),
             "row7_use_it_or_lose_it": threshold.use_it_or_lose_it_figure(cfg, ther_all),
             "row8_smoothness": nh.smoothness_figure(g, nat),
             "row9_vicarious_compensation": nh.vicarious_compensation_figure(g),
-            "phenomena": overview_figure(nat, ther, nat3),
+            "phenomena": overview_figure(nat, ther),
         }
         _save(cfg, rows, figures, table, out)
     return rows

@@ -1,0 +1,169 @@
+"""Each row's criterion on synthetic inputs: it passes with the effect, and fails without it
+and with it reversed (so a row that passes says something about the patient)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rehabgym.cortex.lesion import Lesion
+from rehabgym.phenomena import ValidateConfig, threshold
+from rehabgym.phenomena import natural_history as nh
+from rehabgym.phenomena import therapy as th
+from rehabgym.phenomena.therapist import compare_finals, therapist_row
+from rehabgym.phenomena.therapy import TherapyResult
+
+CFG = ValidateConfig()
+P, DAYS = 40, 60
+RNG = np.random.default_rng(0)
+RADIUS = RNG.uniform(0.05, 0.75, P)
+CST = RNG.uniform(0.0, 0.5, P)
+LESIONS = [Lesion(focal_radius=r, corticospinal_fraction=c) for r, c in zip(RADIUS, CST)]
+EFFECTS = ("effect", "none", "reversed")
+
+
+@pytest.fixture
+def noise():
+    """Gaussian noise of a given shape and scale, from a generator of the test's own."""
+    rng = np.random.default_rng(1)
+    return lambda *shape, scale=1.0: scale * rng.standard_normal(shape)
+
+
+def history(score: np.ndarray, peaks: np.ndarray | None = None,
+            pm: np.ndarray | None = None, alive_m1: np.ndarray | None = None
+            ) -> nh.NaturalHistory:
+    return nh.NaturalHistory(score, np.ones_like(score) if peaks is None else peaks,
+                             np.ones_like(score) if pm is None else pm, 97.0, 1.0,
+                             np.ones(P) if alive_m1 is None else alive_m1)
+
+
+def recovering(s0: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+    """[DAYS + 1, P] scores recovering `fraction` of the impairment, fast then a plateau."""
+    t = np.arange(DAYS + 1)[:, None]
+    return s0 + (100 - s0) * fraction * (1 - np.exp(-t / 8.0))
+
+
+@pytest.mark.parametrize("case", EFFECTS)
+def test_row1_lesion_size(case: str, noise) -> None:
+    sign = {"effect": -1, "none": 0, "reversed": 1}[case]
+    s0 = np.clip(60 + sign * 60 * (RADIUS - 0.4) + noise(P, scale=5), 1, 99)
+    frac = np.clip(0.5 + sign * (CST - 0.25) * 1.5 + noise(P, scale=0.05), 0, 1)
+    nat = history(recovering(s0, frac))
+    row = nh.lesion_size(nh.Measures.of(LESIONS, nat), nat)
+    assert row.passed == (case == "effect"), row.measured
+
+
+@pytest.mark.parametrize("case", EFFECTS)
+def test_row2_spontaneous_recovery(case: str, noise) -> None:
+    s0 = 50 + noise(P, scale=5)
+    t = np.arange(DAYS + 1)[:, None]
+    shape = {"effect": 1 - np.exp(-t / 8.0), "none": 0 * t, "reversed": -(1 - np.exp(-t / 8.0))}
+    nat = history(s0 + 25 * shape[case] + noise(DAYS + 1, P, scale=0.3))
+    assert nh.spontaneous_recovery(nat, DAYS).passed == (case == "effect")
+
+
+def test_row2_fails_when_recovery_is_complete_or_linear(noise) -> None:
+    t = np.arange(DAYS + 1)[:, None]
+    full = history(50 + 47 * (1 - np.exp(-t / 3.0)) + noise(DAYS + 1, P, scale=0.1))
+    linear = history(40 + 0.5 * t + noise(DAYS + 1, P, scale=0.3))
+    assert not nh.spontaneous_recovery(full, DAYS).passed  # nothing left below healthy
+    assert not nh.spontaneous_recovery(linear, DAYS).passed  # no early-fast, late-slow
+
+
+@pytest.mark.parametrize("case", EFFECTS)
+def test_row3_proportional_recovery(case: str, noise) -> None:
+    s0 = np.clip(95 - 100 * RADIUS + noise(P, scale=3), 5, 99)
+    severe = CST >= 0.35
+    frac = np.where(severe, 0.1, 0.7) + noise(P, scale=0.03)
+    if case == "none":
+        frac = np.where(severe, 0.1, 0.2 + 0.6 * RNG.uniform(size=P) ** 3)
+    if case == "reversed":
+        frac = np.where(severe, 0.9, 0.7) + noise(P, scale=0.03)
+    nat = history(recovering(s0, np.clip(frac, 0, 1)))
+    row = nh.proportional_recovery(nh.Measures.of(LESIONS, nat), nat)
+    assert row.passed == (case == "effect"), row.measured
+
+
+def therapy(gains: dict[str, np.ndarray], noise, m: int = 16) -> TherapyResult:
+    """Arms whose scores sit `gains[arm]` [m] above the control from each arm's end on."""
+    end = CFG.late[1]
+    base = 50 + noise(m, scale=5)
+    score = np.repeat(base[None, None], end + 1, 0).repeat(len(gains) + 1, 1)
+    for i, g in enumerate(gains.values(), start=1):
+        score[:, i] += g
+    profile = np.repeat(score[..., None], 8, axis=-1)
+    return TherapyResult(["control", *gains], score, profile)
+
+
+@pytest.mark.parametrize("case", EFFECTS)
+def test_row4_early_beats_late(case: str, noise) -> None:
+    early, late = {"effect": (5, 1), "none": (3, 3), "reversed": (1, 5)}[case]
+    res = therapy({"early": early + noise(16), "late": late + noise(16)}, noise)
+    assert th.early_beats_late(CFG, res).passed == (case == "effect")
+
+
+@pytest.mark.parametrize("case", [*EFFECTS, "increasing returns"])
+def test_row5_dose_response(case: str, noise) -> None:
+    curve = {"effect": lambda d: 8 * (1 - np.exp(-d / 40)), "none": lambda d: 0 * d,
+             "reversed": lambda d: -8 * (1 - np.exp(-d / 40)),
+             "increasing returns": lambda d: d ** 2 / 2000}[case]
+    res = therapy({f"dose{d}" if d != CFG.reps else "early": curve(d) + noise(16, scale=0.3)
+                   for d in CFG.doses}, noise)
+    assert th.dose_response(CFG, res).passed == (case == "effect")
+
+
+@pytest.mark.parametrize("case", [*EFFECTS, "harms the untrained"])
+def test_row6_specificity(case: str, noise) -> None:
+    ang = np.minimum(np.arange(8), 8 - np.arange(8)) * 45.0
+    gain = {"effect": 12 * np.exp(-ang / 45), "none": 0 * ang, "reversed": 12 * ang / 180,
+            "harms the untrained": 12 * np.exp(-ang / 45) - ang / 15}[case]
+    res = therapy({"single": np.zeros(16)}, noise)
+    res.profile[:, 1] += gain + noise(16, 8, scale=0.5)
+    assert th.specificity(CFG, res).passed == (case == "effect")
+
+
+@pytest.mark.parametrize("case", EFFECTS)
+def test_row7_use_it_or_lose_it(case: str, noise) -> None:
+    start, end = CFG.threshold_therapy
+    days = end + CFG.followup_days
+    at_end = np.linspace(10, 90, P)
+    slope = {"effect": np.where(at_end >= 40, 0.2, -0.2), "none": 0 * at_end,
+             "reversed": np.where(at_end >= 40, -0.2, 0.2)}[case]
+    t = np.clip(np.arange(days + 1) - end, 0, None)[:, None]
+    score = at_end + slope * t + noise(days + 1, P, scale=0.3)
+    row = threshold.use_it_or_lose_it(CFG, TherapyResult(["threshold"], score[:, None], score))
+    assert row.passed == (case == "effect"), row.measured
+
+
+@pytest.mark.parametrize("case", EFFECTS)
+def test_row8_smoothness(case: str, noise) -> None:
+    t = np.arange(DAYS + 1)[:, None] / DAYS
+    peaks = {"effect": 1.3 - 0.2 * t, "none": 1.0 + 0 * t, "reversed": 0.9 + 0.3 * t}[case]
+    nat = history(np.full((DAYS + 1, P), 50.0), peaks=peaks + noise(DAYS + 1, P, scale=0.02))
+    row = nh.smoothness(nh.Measures.of(LESIONS, nat), nat, DAYS)
+    assert row.passed == (case == "effect"), row.measured
+
+
+@pytest.mark.parametrize("case", [*EFFECTS, "outside Frost's range"])
+def test_row9_vicarious_compensation(case: str, noise) -> None:
+    damage = RNG.uniform(0.0, 0.8, P)
+    growth = {"effect": 0.6 * damage, "none": 0.2 + 0 * damage, "reversed": 0.5 - 0.6 * damage,
+              "outside Frost's range": 2.0 * damage}[case] + noise(P, scale=0.03)
+    pm = np.ones((DAYS + 1, P))
+    pm[-1] += growth
+    nat = history(np.full((DAYS + 1, P), 50.0), pm=pm, alive_m1=1 - damage)
+    row = nh.vicarious_compensation(nh.Measures.of(LESIONS, nat))
+    assert row.passed == (case == "effect"), row.measured
+
+
+@pytest.mark.parametrize("case", [*EFFECTS, "only no therapy differs"])
+def test_row10_the_therapist_matters(case: str, noise) -> None:
+    base = 60 + noise(16, scale=8)
+    shift = {"effect": (4, 2, 0), "none": (0, 0, 0), "reversed": (0, 2, 4),
+             "only no therapy differs": (0, 0, 0)}[case]
+    finals = {name: base + d + noise(16, scale=0.5) * (i + 1) for i, (name, d) in
+              enumerate(zip(("uniform", "worst_first", "one_direction"), shift))}
+    finals["no_therapy"] = base - 10
+    row = therapist_row(compare_finals(finals, base, 0, "synthetic"))
+    # reversed still has a best and a worst schedule: the row asks that they differ
+    assert row.passed == (case in ("effect", "reversed")), row.measured
