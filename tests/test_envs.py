@@ -95,14 +95,15 @@ def test_reset_options_fix_the_patient():
         env.reset(options={"lesoin": fixed})
 
 
-def test_reward_is_gain_minus_cost():
+def test_reward_is_the_score_change_minus_the_cost_of_the_reps():
     env = make(config={"cost_per_rep": 0.05})
-    env.reset(seed=3)
-    for action in ([0, 0, 0, 1], [8, 0, 0, 0]):
+    _, info = env.reset(seed=3)
+    for action, reps in (([0, 0, 0, 1], 4), ([8, 0, 0, 0], 0)):  # 4 reps, then a rest day
+        before = info["score"]
         _, reward, terminated, _, info = env.step(np.array(action))
-        assert type(reward) is float
-        assert not terminated
-        assert info["reward_cost"] == pytest.approx(0.05 * info["repetitions"])
+        assert type(reward) is float and not terminated
+        assert info["reward_gain"] == info["score"] - before  # the actual change of the score
+        assert info["reward_cost"] == pytest.approx(0.05 * reps)
         assert reward == info["reward_gain"] - info["reward_cost"]
     assert info["repetitions"] == 0  # the rest day practises nothing and costs nothing
 
@@ -261,13 +262,23 @@ def test_make_vec_native_steps_and_autoresets(env_id):
     envs.close()
 
 
-def test_native_vector_env_seeds_like_sync():
-    """Sub-environment i of the native env, seeded with s, gets single env seed s + i's patient."""
-    vec = TherapyVectorEnv(2, config=FAST)
-    _, infos = vec.reset(seed=11)
-    for i in range(2):
-        _, info = make().reset(seed=11 + i)
-        assert info["lesion"]["focal_radius"] == infos["lesion"]["focal_radius"][i]
+def test_native_sub_env_i_is_the_single_env_of_seed_s_plus_i_day_after_day():
+    """Sub-environment i of the native env reset with seed s is the single env reset with
+    s + i: the same lesion and the same scores to the last digit, day after day."""
+    n, actions = 3, np.array([[0, 1, 0, 1], [3, 0, 0, 1], [8, 0, 0, 0]])
+    vec = TherapyVectorEnv(n, config={**FAST, "horizon_days": 3})
+    _, vinfo = vec.reset(seed=11)
+    singles = [make(config={"horizon_days": 3}) for _ in range(n)]
+    infos = [env.reset(seed=11 + i)[1] for i, env in enumerate(singles)]
+    for day in range(4):
+        for i, info in enumerate(infos):
+            assert info["score"] == vinfo["score"][i], (day, i)
+            assert info["lesion"]["focal_radius"] == vinfo["lesion"]["focal_radius"][i]
+        if day == 3:
+            break
+        vinfo = vec.step(actions)[4]
+        infos = [env.step(actions[i])[4] for i, env in enumerate(singles)]
+    vec.close()
 
 
 def test_registry_on_import_rehabgym():

@@ -42,10 +42,8 @@ class TherapyVectorEnv(VectorEnv):
         **overrides: any `TherapyEnvConfig` field, as keyword arguments of `TherapyEnv`.
 
     `reset(seed=s)` seeds sub-environment i with `s + i` (a list gives one seed each), like
-    `SyncVectorEnv` of `TherapyEnv`s: sub-environment i gets the lesion and the random streams
-    of the single env reset with that seed. Its trajectory equals the single env's up to float
-    rounding, which depends on the batch's size and which the plasticity amplifies over days
-    (day-0 scores agree to ~0.01 points; after 5 days of rest they can differ by a few points).
+    `SyncVectorEnv` of `TherapyEnv`s: sub-environment i is the single env reset with that seed,
+    the same lesion, random streams and scores (a test follows them over days).
     `options={"lesion": L}` fixes every patient's lesion, `{"lesion": [L0, L1, ...]}` one per
     sub-environment.
     """
