@@ -77,7 +77,10 @@ def train(cfg: TrainConfig, out: Path | None = None, resume: str | Path | None =
     `resume` is a checkpoint `.zip` or a run folder (its latest checkpoint): the timestep count
     continues from it, and the run goes on in the checkpoint's run folder when it lies in
     `<run>/checkpoints/`. What the interrupted run logged to TensorBoard after that checkpoint
-    is purged, so no timestep is counted twice.
+    is purged, so no timestep is counted twice. A resumed run is not the uninterrupted run step
+    for step: the model and its optimiser continue from the checkpoint, but the environments
+    start new episodes and the random generators start again, so the policy after the
+    checkpoint differs from the one an uninterrupted run would have learned.
     """
     resume_path = latest_checkpoint(Path(resume)) if resume is not None else None
     if out is None and resume_path is not None and resume_path.parent.name == "checkpoints":
