@@ -36,6 +36,7 @@ from rehabgym.cortex.network import Cortex, CortexConfig
 from rehabgym.healthy.checkpoint import CHECKPOINT_NAME, save_checkpoint
 from rehabgym.reaching.loop import N_INPUTS, ClosedLoop
 from rehabgym.reaching.targets import center_out_targets, minimum_jerk
+from rehabgym.reaching.threads import on_one_torch_thread
 
 
 @dataclass
@@ -79,8 +80,10 @@ def _batch_targets(cfg: PretrainConfig, start: np.ndarray, rng: np.random.Genera
     return np.concatenate([fixed, rand])
 
 
+@on_one_torch_thread
 def pretrain(cfg: PretrainConfig, out_dir: Path | None = None, progress: bool = True) -> Cortex:
-    """Train a healthy cortex; log to TensorBoard and save the checkpoint under `out_dir`."""
+    """Train a healthy cortex; log to TensorBoard and save the checkpoint under `out_dir`
+    (torch on one thread, so the checkpoint does not depend on the machine's cores)."""
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     cortex = Cortex(cfg.cortex, n_inputs=N_INPUTS)

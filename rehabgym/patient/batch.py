@@ -37,6 +37,7 @@ from rehabgym.patient.plan import SessionPlan, unit_vectors
 from rehabgym.patient.state import read_state, write_state
 from rehabgym.patient.streams import RandomStreams
 from rehabgym.reaching.loop import ClosedLoop
+from rehabgym.reaching.threads import on_one_torch_thread
 
 
 @lru_cache(maxsize=4)
@@ -58,6 +59,7 @@ class PatientBatch:
             of a batch is the patient of `Patient(lesions[i], seed=seed + i)`.
     """
 
+    @on_one_torch_thread
     def __init__(self, lesions: list[Lesion | None], config: PatientConfig | None = None,
                  seed: int | Sequence[int] = 0) -> None:
         self.config = config or PatientConfig()
@@ -100,6 +102,7 @@ class PatientBatch:
         return self.streams.seeds
 
     # ------------------------------------------------------------------ practice
+    @on_one_torch_thread
     def practice(self, plans: list[SessionPlan]) -> list[dict]:
         """One session per patient; plasticity on. Every plan is checked before anything runs."""
         if len(plans) != self.n_patients:
@@ -170,6 +173,7 @@ class PatientBatch:
         return out
 
     # ------------------------------------------------------------------ rest
+    @on_one_torch_thread
     def rest(self, days: int = 1) -> None:
         """Let `days` days pass: daily-life use, disuse, homeostasis, structural plasticity."""
         if isinstance(days, bool) or not isinstance(days, (int, np.integer)) or days < 0:
@@ -193,6 +197,7 @@ class PatientBatch:
             self.assess()
 
     # ------------------------------------------------------------------ assessment
+    @on_one_torch_thread
     def assess(self) -> list[Assessment]:
         """The fixed battery for every patient (plasticity off, fixed noise seed).
 
@@ -206,6 +211,7 @@ class PatientBatch:
         return self.last
 
     # ------------------------------------------------------------------ read-outs
+    @on_one_torch_thread
     def biomarkers(self) -> list[dict[str, float]]:
         """What a lab could measure: rates and living fraction per area, synapses, outputs."""
         b = self.brains
@@ -224,6 +230,7 @@ class PatientBatch:
         ]
 
     # ------------------------------------------------------------------ replace / save
+    @on_one_torch_thread
     def replace(self, index: int, lesion: Lesion | None, seed: int | None = None) -> None:
         """A new patient in slot `index` (used by vector environments on reset); `seed`
         restarts that slot's random streams (None: they go on), the others are untouched."""
@@ -261,6 +268,7 @@ class PatientBatch:
         obj.set_state(state)
         return obj
 
+    @on_one_torch_thread
     def set_state(self, state: dict) -> None:
         self.brains.set_state(state["brains"])
         self.brains.lesions = [None if d is None else Lesion(**d) for d in state["lesions"]]

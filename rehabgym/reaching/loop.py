@@ -13,7 +13,9 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,6 +23,7 @@ import torch
 from rehabgym.arm import Arm, ArmConfig
 from rehabgym.arm.arm import N_STATE
 from rehabgym.cortex.network import Cortex, NumpyStep, Weights, network_step
+from rehabgym.reaching import threads
 from rehabgym.reaching.metrics import ReachMetrics, reach_metrics
 from rehabgym.reaching.targets import ReachConfig
 from rehabgym.reaching.threads import one_blas_thread
@@ -126,15 +129,15 @@ class ClosedLoop:
             smaller batch steps its arms on them instead (see `Arm`). Splitting changes no
             number: a brain's reaches do not depend on the other brains of the batch. numpy's
             BLAS stays on one thread, so the numbers do not depend on the machine either.
-        torch_threads: torch's intra-op threads to set (None leaves torch's setting alone).
+        torch_threads: torch's intra-op threads while the loop works (None: the caller's);
+            the caller's setting is back when `run` returns.
     """
 
     def __init__(self, cortex: Cortex, arm_config: ArmConfig | None = None,
                  nthread: int | None = None, torch_threads: int | None = 1) -> None:
-        if torch_threads is not None:
-            # The cortex's matrices are small: one thread beats several (and never oversubscribes
-            # the cores the arm's stepping threads use).
-            torch.set_num_threads(torch_threads)
+        # The cortex's matrices are small: one thread beats several (and never oversubscribes
+        # the cores the arm's stepping threads use).
+        self._torch_threads = torch_threads
         self.cortex = cortex
         self.arm = Arm(arm_config, batch_size=1, nthread=nthread)
         self._fd_arm: Arm | None = None
@@ -182,7 +185,7 @@ class ClosedLoop:
         """
         # BLAS on one thread: a threaded product rounds differently, so a run's numbers would
         # depend on the machine's cores; the loop's own threads use the cores instead.
-        with torch.no_grad(), one_blas_thread():
+        with torch.no_grad(), one_blas_thread(), self._torch():
             w = self.cortex.weights() if weights is None else weights
             split = self._split(w, targets, seed, reaches)
             if split is None:
@@ -199,10 +202,16 @@ class ClosedLoop:
         Returns (result, hand position [B, T+1, 2], hand velocity [B, T+1, 2],
         excitations [B, T, 6]) where the tensors carry gradients.
         """
-        return self._simulate(targets, duration, seed, None, False, True, None,
-                              differentiable=True)
+        with self._torch():
+            return self._simulate(targets, duration, seed, None, False, True, None,
+                                  differentiable=True)
 
     # ------------------------------------------------------------------ internals
+    def _torch(self) -> Any:
+        """torch's threads while the loop works (the caller's setting back after)."""
+        return (nullcontext() if self._torch_threads is None
+                else threads.torch_threads(self._torch_threads))
+
     def _split(self, w: Weights, targets: np.ndarray, seed, reaches) -> np.ndarray | None:
         """Brain boundaries [k + 1] of the threads a batch is split over, or None (one thread).
 
