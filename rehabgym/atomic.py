@@ -10,8 +10,23 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import IO
+
+
+@lru_cache(maxsize=1)
+def _umask() -> int:
+    """The process's umask (from /proc where there is one: setting it to read it back would
+    race with other threads creating files)."""
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @contextmanager
@@ -23,7 +38,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
     os.close(fd)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # as `open` would create it (mkstemp makes it 0600)
         yield Path(tmp)
+        with open(tmp, "rb") as f:  # on disk before the name points at it
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -35,8 +53,6 @@ def atomic_open(path: str | Path, mode: str = "w", **kwargs) -> Iterator[IO]:
     """`open(path, mode)` for writing, atomically (see `atomic_path`)."""
     with atomic_path(path) as tmp, open(tmp, mode, **kwargs) as f:
         yield f
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def write_text(path: str | Path, text: str) -> None:

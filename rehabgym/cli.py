@@ -191,8 +191,11 @@ def _run_train(args: argparse.Namespace) -> int:
     config = args.config
     if config is None and args.resume:  # resuming a run: its own resolved config
         resume = Path(args.resume).resolve()
-        run = resume if resume.is_dir() else resume.parent.parent
-        config = run / "config.yaml" if (run / "config.yaml").is_file() else None
+        run = (resume if resume.is_dir() else
+               resume.parent.parent if resume.parent.name == "checkpoints" else resume.parent)
+        if not (run / "config.yaml").is_file():
+            raise ConfigError(f"resume: no config.yaml in {run} (the run folder of {resume})")
+        config = run / "config.yaml"
     try:
         cfg = load_train_config(config or "configs/ppo_therapy.yaml")
     except ConfigError as exc:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import os
 import types
 import typing
 from functools import cache
@@ -81,6 +82,12 @@ def check_fields(obj: Any) -> None:
             object.__setattr__(obj, f.name, value)
 
 
+def check_value(name: str, tp: Any, value: Any) -> Any:
+    """`value` checked against the annotation `tp` (converted as `from_dict` converts it); a
+    `ConfigError` naming `name`, the value and what is allowed."""
+    return _check_value(name, tp, value)
+
+
 def _check_value(name: str, tp: Any, value: Any) -> Any:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
@@ -101,9 +108,10 @@ def _check_value(name: str, tp: Any, value: Any) -> Any:
                 if arg is not type(None):
                     errors.append(str(exc))
         null = " (or null)" if type(None) in args else ""
-        if len(errors) == 1:
-            raise ConfigError(errors[0] + null)
-        raise ConfigError(f"{name}: " + " or ".join(e.split(": ", 1)[-1] for e in errors) + null)
+        deeper = [e for e in errors if not e.startswith(f"{name}: ")]
+        if len(errors) == 1 or (isinstance(value, dict) and deeper):
+            raise ConfigError((deeper or errors)[0] + null)  # a mapping's own error, its path
+        raise ConfigError(" or ".join(errors) + null)
     if tp is type(None):
         if value is None:
             return None
@@ -153,6 +161,8 @@ def _check_value(name: str, tp: Any, value: Any) -> Any:
             raise ConfigError(f"{name}: expected true/false, got {value!r}")
         return value
     if tp is str:
+        if isinstance(value, os.PathLike):
+            value = os.fspath(value)
         if not isinstance(value, str):
             raise ConfigError(f"{name}: expected a string, got {value!r}")
         return value

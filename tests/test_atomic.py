@@ -59,3 +59,9 @@ def test_an_interrupted_patient_save_leaves_the_previous_file(tmp_path: Path,
     assert path.read_bytes() == before
     assert PatientBatch.load(path).scores == pytest.approx(p.batch.scores)
     assert [q.name for q in tmp_path.iterdir()] == ["patient.pt"]
+
+
+def test_files_get_the_mode_open_would_give_them(tmp_path: Path) -> None:
+    write_text(tmp_path / "a.txt", "x")
+    (tmp_path / "b.txt").write_text("x")
+    assert (tmp_path / "a.txt").stat().st_mode == (tmp_path / "b.txt").stat().st_mode

@@ -100,3 +100,10 @@ def test_bad_input_is_one_line_naming_it_not_a_traceback(tmp_path: Path) -> None
     res = _run("bench", "patient", "--days", "0", cwd=tmp_path)
     assert res.returncode == 2 and "--days: must be an integer >= 1" in res.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_resume_without_a_run_config_is_one_line_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "model.zip").write_bytes(b"not a model")
+    res = _run("train", "--resume", "model.zip", cwd=tmp_path)
+    assert res.returncode == 2 and "no config.yaml" in res.stderr
+    assert "Traceback" not in res.stderr

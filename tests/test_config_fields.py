@@ -22,7 +22,7 @@ from rehabgym.config import ConfigError, Range, from_dict
 from rehabgym.cortex import CortexConfig, SheetConfig
 from rehabgym.cortex.lesion import Lesion
 from rehabgym.cortex.plasticity import PlasticityConfig
-from rehabgym.envs.config import TherapyEnvConfig
+from rehabgym.envs.config import TherapyEnvConfig, resolve_config
 from rehabgym.healthy.demo import DemoConfig
 from rehabgym.healthy.pretrain import PretrainConfig
 from rehabgym.patient import CohortConfig, PatientConfig
@@ -151,3 +151,12 @@ def test_random_valid_configs_simulate_a_day_with_finite_results(patient, plasti
     assert np.isfinite(obs).all() and obs in env.observation_space
     assert math.isfinite(reward) and 0.0 <= info["score"] <= 100.0 and truncated
     env.close()
+
+
+def test_an_override_is_checked_against_the_config_it_overrides() -> None:
+    base = {"patient": {"max_repetitions": 1000}}
+    assert resolve_config(base, repetition_levels=(800,)).repetition_levels == (800,)
+    with pytest.raises(ConfigError, match="repetition_levels"):
+        resolve_config(None, repetition_levels=(800,))
+    with pytest.raises(ConfigError, match="horizn_days"):
+        resolve_config(None, horizn_days=3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -14,7 +15,7 @@ from rehabgym.config import (
     Positive,
     Range,
     check_fields,
-    from_dict,
+    check_value,
     load_config,
 )
 from rehabgym.patient import N_DIRECTIONS, CohortConfig, PatientConfig
@@ -101,5 +102,11 @@ def resolve_config(
     given = {k: v for k, v in overrides.items() if v is not None}
     if not given:
         return base
-    checked = from_dict(TherapyEnvConfig, given)  # types and unknown keys, named
-    return dataclasses.replace(base, **{k: getattr(checked, k) for k in given})
+    hints = typing.get_type_hints(TherapyEnvConfig)
+    unknown = sorted(set(given) - set(hints))
+    if unknown:
+        raise ConfigError(f"unknown key(s) {unknown} in TherapyEnvConfig; allowed: "
+                          f"{sorted(hints)}")
+    # each override checked on its own; the combination with the base config when it is built
+    checked = {k: check_value(k, hints[k], v) for k, v in given.items()}
+    return dataclasses.replace(base, **checked)

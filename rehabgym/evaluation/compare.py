@@ -68,8 +68,10 @@ def compare_therapists(
     names = list(dict.fromkeys([*specs, *(BASELINES if baselines is None else baselines)]))
     plan = {name: therapist_factory(name, sample) for name in names}
     seeds = [seed + i for i in range(patients)]
+    env_for_stamp = {k: load_yaml(v) if k == "config" and isinstance(v, str) else v
+                     for k, v in env_kwargs.items()}  # an env YAML's content, not its path
     fingerprint = {"therapists": names, "models": [_model_stamp(n) for n in names],
-                   "seeds": seeds, "env_id": env_id, "env_kwargs": env_kwargs, "sample": sample}
+                   "seeds": seeds, "env_id": env_id, "env_kwargs": env_for_stamp, "sample": sample}
     stages = Stages(out, fingerprint, "rehabgym evaluate")
     results = run_cohort(plan, env_id, env_kwargs, seeds, progress=True, stages=stages)
     rows = save_report(results, out)

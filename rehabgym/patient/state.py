@@ -57,7 +57,10 @@ def read_state(path: str | Path) -> dict[str, Any]:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
         why = next((ln.strip() for ln in str(exc).splitlines()
-                    if "nsupported" in ln or "GLOBAL" in ln), type(exc).__name__)
+                    if "nsupported" in ln or "GLOBAL" in ln), None)
+        if why is None:
+            raise ValueError(f"{path}: not {expected}; it cannot be read (truncated or damaged?"
+                             f" {type(exc).__name__}: {str(exc).strip()[:200]})") from exc
         raise ValueError(f"{path}: not {expected}; it holds more than data, and nothing in it "
                          f"was run ({why})") from exc
     if not isinstance(data, dict) or data.get("kind") != KIND:

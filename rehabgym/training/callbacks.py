@@ -54,6 +54,8 @@ class RecoveryEvalCallback(BaseCallback):
         self.logger.record("hparams", HParam(hparams, metrics), exclude=TB_ONLY)
         if self.last_eval < 0 and self.num_timesteps == 0:
             self.treat_held_out()  # the untrained policy: the starting point of every curve
+        elif self.last_eval < 0:
+            self.last_eval = self.num_timesteps  # resumed: the schedule goes on from here
 
     def _on_step(self) -> bool:
         every = self.cfg.eval_every
