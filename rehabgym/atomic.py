@@ -7,6 +7,7 @@ A kill while writing leaves the previous file (or none), never a half-written on
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,3 +67,17 @@ def append_line(path: str | Path, line: str) -> None:
     path = Path(path)
     old = path.read_text(encoding="utf-8") if path.is_file() else ""
     write_text(path, old + line.rstrip("\n") + "\n")
+
+
+#: a temporary name of `atomic_path`: `.<target name>.<8 random characters><target suffix>`
+_LEFTOVER = re.compile(r"^\.(?P<target>.+)\.[a-z0-9_]{8}(\.[A-Za-z0-9]+)?$")
+
+
+def remove_leftovers(folder: str | Path) -> list[Path]:
+    """Delete the temporary files a killed write left in `folder` (never a finished file);
+    returns them."""
+    folder = Path(folder)
+    gone = [p for p in folder.glob(".*") if p.is_file() and _LEFTOVER.match(p.name)]
+    for p in gone:
+        p.unlink(missing_ok=True)
+    return gone

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from rehabgym.atomic import atomic_path, write_text
+from rehabgym.atomic import atomic_path, remove_leftovers, write_text
 from rehabgym.config import to_dict
 
 
@@ -37,6 +37,8 @@ class Stages:
             print(f"{label}: {self.folder} holds stages of another config; starting again",
                   file=sys.stderr)
             shutil.rmtree(self.folder)
+        if self.folder.is_dir():
+            remove_leftovers(self.folder)  # what a run killed while saving left behind
         write_text(stamp, key + "\n")
 
     def arrays(self, name: str, compute: Callable[[], dict[str, np.ndarray]]

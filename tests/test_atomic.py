@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from rehabgym.atomic import append_line, atomic_open, write_text
+from rehabgym.atomic import append_line, atomic_open, remove_leftovers, write_text
 from rehabgym.config import load_config, save_config
 from rehabgym.cortex.lesion import Lesion
 from rehabgym.patient import Patient, PatientBatch, PatientConfig
@@ -65,3 +65,15 @@ def test_files_get_the_mode_open_would_give_them(tmp_path: Path) -> None:
     write_text(tmp_path / "a.txt", "x")
     (tmp_path / "b.txt").write_text("x")
     assert (tmp_path / "a.txt").stat().st_mode == (tmp_path / "b.txt").stat().st_mode
+
+
+def test_the_leftovers_of_a_killed_write_are_removed_and_nothing_else(tmp_path: Path) -> None:
+    (tmp_path / ".model_20_steps.zip.k3j_9xq2.zip").write_text("half")
+    (tmp_path / ".natural_history.npz.abcd1234.npz").write_text("half")
+    for keep in (".gitkeep", "model_20_steps.zip", ".hidden"):
+        (tmp_path / keep).write_text("kept")
+    gone = remove_leftovers(tmp_path)
+    assert sorted(p.name for p in gone) == [".model_20_steps.zip.k3j_9xq2.zip",
+                                            ".natural_history.npz.abcd1234.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".gitkeep", ".hidden",
+                                                          "model_20_steps.zip"]

@@ -13,6 +13,7 @@ from typing import Any
 from rehabgym.config import load_yaml
 from rehabgym.evaluation.cohort import env_make_kwargs, run_cohort
 from rehabgym.evaluation.report import markdown_table, save_report
+from rehabgym.healthy.checkpoint import checkpoint_digest
 from rehabgym.stages import Stages
 from rehabgym.therapists import BASELINES, therapist_factory
 
@@ -35,6 +36,18 @@ def _model_stamp(spec: str) -> list[float] | None:
         return None
     stat = Path(spec.split(":", 1)[1]).stat()
     return [stat.st_size, stat.st_mtime]
+
+
+def _checkpoint(env_kwargs: dict[str, Any]) -> str | None:
+    """The cortex checkpoint the environments' patients load (None: the shipped one)."""
+    cfg = env_kwargs.get("config")
+    if isinstance(cfg, str):
+        cfg = load_yaml(cfg)
+    patient = cfg.get("patient") if isinstance(cfg, dict) else getattr(cfg, "patient", None)
+    patient = env_kwargs.get("patient", patient)
+    if isinstance(patient, dict):
+        return patient.get("checkpoint")
+    return getattr(patient, "checkpoint", None)
 
 
 def compare_therapists(
@@ -70,7 +83,8 @@ def compare_therapists(
     seeds = [seed + i for i in range(patients)]
     env_for_stamp = {k: load_yaml(v) if k == "config" and isinstance(v, str) else v
                      for k, v in env_kwargs.items()}  # an env YAML's content, not its path
-    fingerprint = {"therapists": names, "models": [_model_stamp(n) for n in names],
+    fingerprint = {"therapists": names, "checkpoint": checkpoint_digest(_checkpoint(env_kwargs)),
+                   "models": [_model_stamp(n) for n in names],
                    "seeds": seeds, "env_id": env_id, "env_kwargs": env_for_stamp, "sample": sample}
     stages = Stages(out, fingerprint, "rehabgym evaluate")
     results = run_cohort(plan, env_id, env_kwargs, seeds, progress=True, stages=stages)

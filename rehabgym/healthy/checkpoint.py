@@ -7,6 +7,7 @@ load with `torch.load(weights_only=True)`.
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 from importlib import resources
 from pathlib import Path
@@ -43,6 +44,16 @@ def _read(path: Path) -> dict:
     if not isinstance(data, dict) or not set(KEYS) <= set(data):
         raise ValueError(f"{path}: not {expected}")
     return data
+
+
+def checkpoint_digest(path: str | Path | None = None) -> str:
+    """SHA-256 of a checkpoint file's bytes (default: the shipped one): what a run's stages
+    are fingerprinted with, so a replaced checkpoint is never mistaken for the old one."""
+    if path is None:
+        data = (resources.files("rehabgym") / "assets" / CHECKPOINT_NAME).read_bytes()
+    else:
+        data = Path(path).read_bytes()
+    return hashlib.sha256(data).hexdigest()
 
 
 def load_checkpoint(path: str | Path | None = None) -> tuple[Cortex, ArmConfig]:

@@ -29,6 +29,7 @@ from tqdm import tqdm
 from rehabgym.atomic import atomic_path, write_text
 from rehabgym.config import save_config
 from rehabgym.cortex.plasticity import RULES
+from rehabgym.healthy.checkpoint import checkpoint_digest
 from rehabgym.patient import sample_cohort
 from rehabgym.phenomena import natural_history as nh
 from rehabgym.phenomena import therapy as th
@@ -100,7 +101,9 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
             raise ValueError(f"ablate: unknown rule {ablate!r}; allowed: {list(RULES)}")
         cfg = replace(cfg, patient=replace(cfg.patient,
                                            plasticity=cfg.patient.plasticity.without(ablate)))
-    stages = Stages(out, {"config": cfg, "ablate": ablate}, "rehabgym validate")
+    stages = Stages(out, {"config": cfg, "ablate": ablate,
+                          "checkpoint": checkpoint_digest(cfg.patient.checkpoint)},
+                    "rehabgym validate")
     lesions = sample_cohort(cfg.cohort, cfg.n_patients, cfg.seed)
     nat = nh.NaturalHistory.from_arrays(stages.arrays(
         "natural_history", lambda: nh.natural_history(cfg, lesions, bar).to_arrays()))

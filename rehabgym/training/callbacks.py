@@ -12,7 +12,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Figure, HParam
 from tqdm import tqdm
 
-from rehabgym.atomic import atomic_path
+from rehabgym.atomic import atomic_path, remove_leftovers
 from rehabgym.envs.actions import REST
 from rehabgym.evaluation import CohortResult, run_cohort
 from rehabgym.evaluation.figures import (
@@ -123,6 +123,10 @@ class AtomicCheckpoints(BaseCallback):
     def __init__(self, every: int, folder: Path, normalize: bool) -> None:
         super().__init__()
         self.every, self.folder, self.normalize = every, Path(folder), normalize
+
+    def _on_training_start(self) -> None:
+        if self.folder.is_dir():
+            remove_leftovers(self.folder)  # what a run killed while saving left behind
 
     def _on_step(self) -> bool:
         if self.n_calls % self.every == 0:
