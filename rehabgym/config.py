@@ -62,6 +62,7 @@ class Range:
 Positive = Annotated[float, Range(0, low_open=True)]
 NonNegative = Annotated[float, Range(0)]
 Fraction = Annotated[float, Range(0, 1)]
+OpenFraction = Annotated[float, Range(0, 1, low_open=True, high_open=True)]  # in (0, 1)
 Count = Annotated[int, Range(1)]  # an integer >= 1
 NonNegativeInt = Annotated[int, Range(0)]
 

@@ -164,8 +164,6 @@ class Estimate:
                 if math.isfinite(self.value) else "n/a")
 
 
-NO_ESTIMATE = Estimate(math.nan, math.nan, math.nan, math.nan, 0)
-
 
 def mean_estimate(x: np.ndarray, null: float = 0.0) -> Estimate:
     """Mean of `x` (NaNs dropped) with its t interval; p of a one-sample t-test against

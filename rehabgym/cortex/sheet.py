@@ -13,9 +13,7 @@ from typing import Annotated
 
 import numpy as np
 
-from rehabgym.config import NonNegativeInt, Positive, Range, check_fields
-
-OpenFraction = Annotated[float, Range(0, 1, low_open=True, high_open=True)]
+from rehabgym.config import NonNegativeInt, OpenFraction, Positive, Range, check_fields
 
 M1, PM = 0, 1
 AREA_NAMES = ("M1", "PM")

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Annotated
 
 import numpy as np
 
-from rehabgym.config import Count, NonNegative, Positive, Range, check_fields
-
-OpenFraction = Annotated[float, Range(0, 1, low_open=True, high_open=True)]
+from rehabgym.config import Count, NonNegative, OpenFraction, Positive, check_fields
 
 
 @dataclass
