@@ -36,6 +36,7 @@ from rehabgym.patient.config import PatientConfig
 from rehabgym.patient.plan import SessionPlan, unit_vectors
 from rehabgym.patient.state import read_state, write_state
 from rehabgym.patient.streams import RandomStreams
+from rehabgym.reaching.heap import trim_heap
 from rehabgym.reaching.loop import ClosedLoop
 from rehabgym.reaching.threads import on_one_torch_thread
 
@@ -195,6 +196,7 @@ class PatientBatch:
             self.day += 1
             self._dirty = True
             self.assess()
+        trim_heap()  # the day's buffers back to the system: memory stays flat over long runs
 
     # ------------------------------------------------------------------ assessment
     @on_one_torch_thread
