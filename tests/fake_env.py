@@ -1,5 +1,5 @@
 """A tiny stand-in for the therapist environment (same spaces, toy recovery dynamics), registered
-as `rehabgym_test/FakeTherapy-v0`, for tests of therapists, evaluation and training that need
+as `rehabgym_test/FakeTherapy-v1`, for tests of therapists, evaluation and training that need
 no patient simulation."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from gymnasium import spaces
 
 from rehabgym.envs.actions import REST
 
-FAKE_ID = "rehabgym_test/FakeTherapy-v0"
+FAKE_ID = "rehabgym_test/FakeTherapy-v1"
 
 
 class FakeTherapyEnv(gym.Env):
@@ -29,11 +29,11 @@ class FakeTherapyEnv(gym.Env):
         self.action_type = action_type
         self.action_space = (spaces.MultiDiscrete(self.nvec) if action_type == "multidiscrete"
                              else spaces.Discrete(8 * 36 + 1))
-        self.observation_space = spaces.Box(0.0, 1.0, (12,), np.float32)
+        self.observation_space = spaces.Box(0.0, 1.0, (13,), np.float32)
 
     def _obs(self) -> np.ndarray:
         return np.concatenate([self.profile / 100, [self.profile.mean() / 100,
-                               self.day / self.horizon, self.dose / 1000, 0.0]]).astype(np.float32)
+                               self.day / self.horizon, self.dose / 1000, 0.0, 0.0]]).astype(np.float32)
 
     def _info(self) -> dict[str, Any]:
         return {"score": float(self.profile.mean()), "profile": self.profile.copy(),

@@ -108,6 +108,21 @@ def test_reward_is_the_score_change_minus_the_cost_of_the_reps():
     assert info["repetitions"] == 0  # the rest day practises nothing and costs nothing
 
 
+def test_observation_and_info_carry_the_latest_sessions_success_rate():
+    env = make(config={"horizon_days": 3, "repetition_levels": [8]})
+    obs, _ = env.reset(seed=4)
+    assert obs[12] == 0.0  # no session yet
+    obs, _, _, _, info = env.step(np.array([0, 1, 0, 0]))  # 8 unassisted reps at 10 cm
+    assert 0.0 <= info["success_rate"] <= 1.0 and 0.0 <= info["mean_reach_score"] <= 1.0
+    assert info["success_rate"] * 8 == round(info["success_rate"] * 8)  # a count of 8 reaches
+    assert obs[12] == np.float32(info["success_rate"])
+    practised = obs[12]
+    obs, _, _, _, info = env.step(np.array([8, 0, 0, 0]))  # a rest day: nothing new
+    assert np.isnan(info["success_rate"]) and obs[12] == practised
+    obs, _, _, _, info = env.step(np.array([0, 0, 3, 0]))  # full assistance: every reach
+    assert info["success_rate"] == 1.0 and obs[12] == 1.0
+
+
 def test_truncation_after_horizon():
     env = make()
     env.reset(seed=0)
@@ -139,7 +154,7 @@ def test_invalid_action_raises_and_leaves_patient_unchanged(bad):
 def test_discrete_actions():
     env = make(action_type="discrete")
     space = env.action_space
-    assert isinstance(space, gym.spaces.Discrete) and space.n == 8 * 3 * 3 * 2 + 1
+    assert isinstance(space, gym.spaces.Discrete) and space.n == 8 * 3 * 4 * 2 + 1
     check_env(env.unwrapped, skip_render_check=True)
     env.reset(seed=0)
     assert env.step(space.n - 1)[4]["repetitions"] == 0  # the last index is the rest day
@@ -150,7 +165,7 @@ def test_discrete_actions():
 
 def test_all_directions_action_spreads_a_session_over_every_direction():
     env = make(all_directions=True)
-    assert list(env.action_space.nvec) == [10, 3, 3, 2]
+    assert list(env.action_space.nvec) == [10, 3, 4, 2]
     check_env(env.unwrapped, skip_render_check=True)
     cfg = env.unwrapped.config
     assert decode_action(np.array([ALL, 1, 0, 1]), cfg).directions == tuple(range(8))
@@ -163,11 +178,11 @@ def test_all_directions_action_spreads_a_session_over_every_direction():
         plain.step(np.array([ALL, 1, 0, 1]))  # without the option, 9 is outside the space
 
     flat = make(all_directions=True, action_type="discrete").action_space
-    assert flat.n == 9 * 3 * 3 * 2 + 1
-    nvec = np.array([10, 3, 3, 2])
+    assert flat.n == 9 * 3 * 4 * 2 + 1
+    nvec = np.array([10, 3, 4, 2])
     np.testing.assert_array_equal(
-        unflatten_action(np.array([0, 8 * 18 - 1, 8 * 18, flat.n - 2, flat.n - 1]), nvec),
-        [[0, 0, 0, 0], [7, 2, 2, 1], [ALL, 0, 0, 0], [ALL, 2, 2, 1], [REST, 0, 0, 0]])
+        unflatten_action(np.array([0, 8 * 24 - 1, 8 * 24, flat.n - 2, flat.n - 1]), nvec),
+        [[0, 0, 0, 0], [7, 2, 3, 1], [ALL, 0, 0, 0], [ALL, 2, 3, 1], [REST, 0, 0, 0]])
 
 
 def test_config_files_and_strict_keys(tmp_path):
@@ -213,7 +228,7 @@ def test_gymnasium_vector_envs(vector_cls):
     envs = vector_cls([lambda: make() for _ in range(2)])
     try:
         obs, infos = envs.reset(seed=0)
-        assert obs.shape == (2, 12)
+        assert obs.shape == (2, 13)
         for _ in range(FAST["horizon_days"]):
             obs, rewards, _, truncations, infos = envs.step(np.array([[0, 0, 0, 0]] * 2))
         assert truncations.all()
@@ -226,7 +241,7 @@ def test_sb3_subproc_vec_env():
     try:
         venv.seed(0)
         obs = venv.reset()
-        assert obs.shape == (2, 12)
+        assert obs.shape == (2, 13)
         for _ in range(FAST["horizon_days"]):
             obs, rewards, dones, infos = venv.step(np.array([[1, 0, 0, 0]] * 2))
         assert dones.all() and "terminal_observation" in infos[0]

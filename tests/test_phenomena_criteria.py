@@ -8,6 +8,7 @@ import pytest
 
 from rehabgym.cortex.lesion import Lesion
 from rehabgym.phenomena import ValidateConfig, threshold
+from rehabgym.phenomena import challenge as ch
 from rehabgym.phenomena import natural_history as nh
 from rehabgym.phenomena import therapy as th
 from rehabgym.phenomena.therapist import compare_finals, therapist_row
@@ -167,3 +168,40 @@ def test_row10_the_therapist_matters(case: str, noise) -> None:
     row = therapist_row(compare_finals(finals, base, 0, "synthetic"))
     # reversed still has a best and a worst schedule: the row asks that they differ
     assert row.passed == (case in ("effect", "reversed")), row.measured
+
+
+def challenge_result(case: str, noise, n: int = 12) -> ch.ChallengeResult:
+    """Gains over 3 distances x 4 assistance levels: with the effect, mild patients gain most
+    unassisted and severe ones with light assistance, both less at the ends of difficulty;
+    none: one flat profile for both; reversed: the cohorts' profiles swapped."""
+    levels = [(d, a) for d in (0.06, 0.10, 0.14) for a in (0.0, 0.25, 0.5, 1.0)]
+    success = np.array([[min(1.0, 0.8 + a * 0.3 - 2 * (d - 0.1)) for d, a in levels],
+                        [min(1.0, 0.1 + a * 1.2 - 2 * (d - 0.1)) for d, a in levels]])
+    mild = np.array([{0.0: 2.0, 0.25: 0.5, 0.5: 0.0, 1.0: 0.0}[a] - 20 * abs(d - 0.1)
+                     for d, a in levels])
+    severe = np.array([{0.0: 0.0, 0.25: 4.0, 0.5: 1.5, 1.0: -0.5}[a] - 20 * abs(d - 0.08)
+                       for d, a in levels])
+    shape = {"effect": (mild, severe), "none": (mild, mild), "reversed": (severe, mild)}[case]
+    gain = np.stack([s[:, None] + noise(len(levels), n, scale=0.8) for s in shape])
+    return ch.ChallengeResult(levels, gain, np.repeat(success[:, :, None], n, 2),
+                              np.full((2, n), 50.0))
+
+
+@pytest.mark.parametrize("case", EFFECTS)
+def test_row11_challenge_point(case: str, noise) -> None:
+    row = ch.challenge_point(CFG, challenge_result(case, noise))
+    assert row.passed == (case == "effect"), row.measured
+
+
+@pytest.mark.parametrize("case", EFFECTS)
+def test_row12_assistance(case: str, noise) -> None:
+    row = ch.assistance(CFG, challenge_result(case, noise))
+    assert row.passed == (case == "effect"), row.measured
+
+
+def test_row11_interaction_p_is_uniformish_without_an_interaction() -> None:
+    """Same profile plus noise in both cohorts: the permutation p is rarely below 0.05."""
+    rng = np.random.default_rng(3)
+    ps = [ch.interaction_p(rng.normal(size=(2, 6, 10)) + np.arange(6)[None, :, None],
+                           n_resamples=499, seed=k) for k in range(40)]
+    assert np.mean(np.array(ps) < 0.05) <= 0.15

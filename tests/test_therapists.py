@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from gymnasium import spaces
 from stable_baselines3 import DQN, PPO
 
 from fake_env import FakeTherapyEnv
 from rehabgym.envs.actions import REST
 from rehabgym.therapists import HEURISTICS, SB3Therapist, make_therapist
-from rehabgym.therapists.heuristics import LearningProgress, WorstDirectionFirst
+from rehabgym.therapists.heuristics import AdaptiveTherapist, LearningProgress, WorstDirectionFirst
 
 
 @pytest.mark.parametrize("name", sorted(HEURISTICS))
@@ -105,3 +106,40 @@ def test_heuristics_take_arguments_in_their_spec() -> None:
         make_therapist("round_robin(reps=x)", space)
     with pytest.raises(ValueError, match="reps: level 9"):
         make_therapist("round_robin(reps=9)", space)
+
+
+def test_adaptive_climbs_after_success_steps_down_after_failure_and_picks_the_worst() -> None:
+    space = spaces.MultiDiscrete([9, 3, 4, 4])
+    t = AdaptiveTherapist(space, target=0.7, band=0.1)
+    profile = np.array([60.0, 20, 80, 70, 90, 50, 65, 75])
+    info = {"score": 50.0, "profile": profile}
+    t.reset(np.zeros(13), info)
+    first = t.act(np.zeros(13), info)
+    assert first[0] == 1  # the lowest direction
+    rung = t.ladder.index((int(first[1]), int(first[2])))
+    assert rung == round(0.5 * (len(t.ladder) - 1))  # the start follows the score
+    t.observe(np.zeros(13), 0.0, {**info, "success_rate": 0.95})
+    harder = t.act(np.zeros(13), info)
+    assert t.ladder.index((int(harder[1]), int(harder[2]))) == rung + 1
+    for rate in (0.75, float("nan")):  # within the band, or a rest day: stay
+        t.observe(np.zeros(13), 0.0, {**info, "success_rate": rate})
+        assert t.ladder.index(tuple(int(x) for x in t.act(np.zeros(13), info)[1:3])) == rung + 1
+    t.observe(np.zeros(13), 0.0, {**info, "success_rate": 0.2})
+    t.observe(np.zeros(13), 0.0, {**info, "success_rate": 0.2})
+    easier = t.act(np.zeros(13), info)
+    assert t.ladder.index((int(easier[1]), int(easier[2]))) == rung - 1
+
+
+def test_adaptive_ladder_runs_from_most_assisted_and_nearest_to_unassisted_and_farthest() -> None:
+    t = AdaptiveTherapist(spaces.MultiDiscrete([9, 3, 4, 4]))
+    assert t.ladder[0] == (0, 3) and t.ladder[-1] == (2, 0)
+    assert len(set(t.ladder)) == 12
+    weak = AdaptiveTherapist(spaces.MultiDiscrete([9, 3, 4, 4]))
+    weak.reset(np.zeros(13), {"score": 5.0})
+    strong = AdaptiveTherapist(spaces.MultiDiscrete([9, 3, 4, 4]))
+    strong.reset(np.zeros(13), {"score": 95.0})
+    a_weak = weak.act(np.zeros(13), {"score": 5.0, "profile": np.full(8, 5.0)})
+    a_strong = strong.act(np.zeros(13), {"score": 95.0, "profile": np.full(8, 95.0)})
+    assert a_weak[2] == 3 and a_strong[2] == 0  # full assistance for the weak, none for the strong
+    with pytest.raises(ValueError, match="target"):
+        AdaptiveTherapist(spaces.MultiDiscrete([9, 3, 4, 4]), target=1.5)

@@ -23,6 +23,9 @@ from rehabgym.patient.plan import DISTANCES
 
 #: days: an episode's horizon and the start of therapy after the stroke (within a year)
 DAYS = Range(0, 365)
+#: the default difficulty levels of an action (validate's rows 11 and 12 use them too)
+DEFAULT_DISTANCES = (0.06, 0.10, 0.14)
+DEFAULT_ASSISTANCE = (0.0, 0.25, 0.5, 1.0)
 
 
 @dataclass
@@ -52,8 +55,8 @@ class TherapyEnvConfig:
     start_day: Annotated[int, DAYS] = 5
     cohort: str | CohortConfig = "mixed"
     cost_per_rep: NonNegative = 0.002
-    distances: tuple[Annotated[float, DISTANCES], ...] = (0.06, 0.10, 0.14)
-    assistance_levels: tuple[Fraction, ...] = (0.0, 0.5, 1.0)
+    distances: tuple[Annotated[float, DISTANCES], ...] = DEFAULT_DISTANCES
+    assistance_levels: tuple[Fraction, ...] = DEFAULT_ASSISTANCE
     repetition_levels: tuple[Annotated[int, Range(1)], ...] = (15, 30, 60, 120)
     dose_scale: NonNegative = 0.0
     fatigue_scale: Positive = 1.0

@@ -34,7 +34,7 @@ class TherapyEnv(gym.Env):
     |---|---|---|
     | 0 | direction | 0..7: direction k, angle 2πk/8 (0 = +x, CCW); 8: rest; 9: all (*) |
     | 1 | reach distance | index into `distances` (m), default (0.06, 0.10, 0.14) |
-    | 2 | assistance | index into `assistance_levels`, default (0.0, 0.5, 1.0) |
+    | 2 | assistance | index into `assistance_levels`, default (0.0, 0.25, 0.5, 1.0) |
     | 3 | repetitions | index into `repetition_levels`, default (15, 30, 60, 120) |
 
     (*) only with `all_directions`: the session's repetitions go to all 8 directions in turn.
@@ -46,7 +46,7 @@ class TherapyEnv(gym.Env):
     the patient is unchanged.
 
     ## Observation Space
-    `Box(0, high, (12,), float32)`, `(20,)` for the biomarker variant:
+    `Box(0, high, (13,), float32)`, `(21,)` for the biomarker variant:
 
     | index | observation | scaling |
     |---|---|---|
@@ -55,7 +55,8 @@ class TherapyEnv(gym.Env):
     | 9 | therapy days so far | / horizon_days |
     | 10 | practice repetitions so far (dose) | / dose_scale, clipped to 1 |
     | 11 | fatigue | / fatigue_scale, clipped to 1 |
-    | 12-19 | biomarkers (variant only, see below) | / healthy value, clipped to [0, 5] |
+    | 12 | success rate of the latest session practised (0 before the first) | in [0, 1] |
+    | 13-20 | biomarkers (variant only, see below) | / healthy value, clipped to [0, 5] |
 
     The biomarkers (`BIOMARKER_KEYS`) are the mean rate in M1 and in premotor cortex during
     the battery, the living fraction of each area, the synapse count, the corticospinal
@@ -65,7 +66,9 @@ class TherapyEnv(gym.Env):
     ## Rewards
     `reward = reward_gain - reward_cost`, computed after the day's practice, rest and
     assessment: `reward_gain` = motor score after the day minus the score before it (points on
-    0-100), `reward_cost` = `cost_per_rep` × the day's repetitions. Both are in `info`.
+    0-100), `reward_cost` = `cost_per_rep` × the day's repetitions. Both are in `info`, with
+    the session's `success_rate` (reaches scoring at least the patient's success threshold)
+    and `mean_reach_score` (NaN on a rest day).
 
     ## Starting State
     `reset` draws a lesion from the cohort and a patient seed, both from the environment's
@@ -89,11 +92,15 @@ class TherapyEnv(gym.Env):
 
     ```python
     import gymnasium as gym, rehabgym
-    env = gym.make("rehabgym/Therapy-v0", config="configs/env/mild.yaml", horizon_days=10)
+    env = gym.make("rehabgym/Therapy-v1", config="configs/env/mild.yaml", horizon_days=10)
     ```
 
     ## Version History
-    * v0: initial version.
+    * v1: the patient learns from success (`PatientConfig.plasticity.success`), so how hard
+      practice is and how much it is assisted matter, differently for mild and severe patients;
+      the observation gains the latest session's success rate (13 entries, 21 with biomarkers);
+      `info` gains `success_rate` and `mean_reach_score`.
+    * v0: initial version (the reward rule reinforced every reach's raw outcome).
     """
 
     metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 2}

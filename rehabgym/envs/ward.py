@@ -20,13 +20,14 @@ from rehabgym.cortex.lesion import Lesion
 from rehabgym.envs.config import TherapyEnvConfig
 from rehabgym.patient import N_DIRECTIONS, Assessment, PatientBatch, PatientConfig, SessionPlan
 
-# Observation layout: profile (8) | score | therapy day | dose | fatigue | biomarkers...
+# Observation layout: profile (8) | score | therapy day | dose | fatigue | success | biomarkers
 OBS_PROFILE = slice(0, N_DIRECTIONS)
 OBS_SCORE = N_DIRECTIONS
 OBS_DAY = N_DIRECTIONS + 1
 OBS_DOSE = N_DIRECTIONS + 2
 OBS_FATIGUE = N_DIRECTIONS + 3
-N_CLINICAL = N_DIRECTIONS + 4
+OBS_SUCCESS = N_DIRECTIONS + 4  # success rate of the latest session practised (0 before one)
+N_CLINICAL = N_DIRECTIONS + 5
 
 # Biomarkers in the observation of the biomarker variant, each divided by the patient's own
 # pre-stroke (healthy) value, so 1 = as before the stroke. Clipped to [0, BIOMARKER_MAX].
@@ -36,8 +37,9 @@ BIOMARKER_MAX = 5.0
 
 
 def observation_space(cfg: TherapyEnvConfig) -> spaces.Box:
-    """float32 Box: profile/100 (8), score/100, therapy day/horizon, dose, fatigue (all in
-    [0, 1]), then for the biomarker variant each biomarker / its pre-stroke value."""
+    """float32 Box: profile/100 (8), score/100, therapy day/horizon, dose, fatigue, the latest
+    session's success rate (all in [0, 1]), then for the biomarker variant each biomarker / its
+    pre-stroke value."""
     n_bio = len(BIOMARKER_KEYS) if cfg.biomarkers else 0
     high = np.concatenate([np.ones(N_CLINICAL), np.full(n_bio, BIOMARKER_MAX)])
     return spaces.Box(low=np.zeros_like(high, dtype=np.float32),
@@ -80,6 +82,7 @@ class TherapyWard:
         self.assessment: list[Assessment] = []
         self.therapy_day = np.zeros(self.n, dtype=np.int64)
         self.history: list[list[float]] = [[] for _ in range(self.n)]
+        self.success = np.zeros(self.n)  # success rate of each slot's latest session
 
     def admit(self, rngs: list[np.random.Generator],
               lesions: list[Lesion | None] | None = None) -> None:
@@ -97,12 +100,13 @@ class TherapyWard:
             self.batch.rest(self.cfg.start_day)
         self.assessment = current_assessments(self.batch)
         self.therapy_day[:] = 0
+        self.success[:] = 0.0
         self.history = [[float(a.score)] for a in self.assessment]
 
     def treat(self, plans: list[SessionPlan]) -> list[dict[str, float]]:
         """One therapy day for every slot; the reward terms, computed after the update."""
         before = [float(a.score) for a in self.assessment]
-        self.batch.practice(plans)
+        sessions = self.batch.practice(plans)
         self.batch.rest(1)
         self.assessment = current_assessments(self.batch)
         self.therapy_day += 1
@@ -112,8 +116,12 @@ class TherapyWard:
             self.history[i].append(score)
             gain = score - before[i]
             cost = self.cfg.cost_per_rep * plan.repetitions
+            rate = sessions[i]["success_rate"]
+            if plan.repetitions:
+                self.success[i] = rate
             terms.append({"reward": gain - cost, "reward_gain": gain, "reward_cost": cost,
-                          "repetitions": int(plan.repetitions)})
+                          "repetitions": int(plan.repetitions), "success_rate": rate,
+                          "mean_reach_score": sessions[i]["mean_reach_score"]})
         return terms
 
     def truncated(self, slot: int) -> bool:
@@ -126,7 +134,8 @@ class TherapyWard:
         score = np.array([a.score for a in self.assessment]) / 100.0
         clinical = np.column_stack([
             profile, score, self.therapy_day / cfg.horizon_days,
-            self.batch.dose / cfg.dose_norm, self.batch.fatigue / cfg.fatigue_scale])
+            self.batch.dose / cfg.dose_norm, self.batch.fatigue / cfg.fatigue_scale,
+            self.success])
         parts = [np.clip(clinical, 0.0, 1.0)]
         if cfg.biomarkers:
             ref = healthy_biomarkers(cfg.patient)

@@ -54,7 +54,7 @@ def compare_therapists(
     specs: Sequence[str],
     patients: int,
     out: Path,
-    env_id: str = "rehabgym/Therapy-v0",
+    env_id: str = "rehabgym/Therapy-v1",
     env_kwargs: dict[str, Any] | None = None,
     seed: int = 1_000_000,
     baselines: Sequence[str] | None = None,

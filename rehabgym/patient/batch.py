@@ -27,7 +27,7 @@ from rehabgym.config import from_dict, to_dict
 from rehabgym.cortex.brains import Brains
 from rehabgym.cortex.lesion import Lesion
 from rehabgym.cortex.network import Cortex, Weights
-from rehabgym.cortex.plasticity import window_gain
+from rehabgym.cortex.plasticity import reinforcement, window_gain
 from rehabgym.cortex.sheet import M1, PM
 from rehabgym.healthy.checkpoint import load_checkpoint
 from rehabgym.patient import rules
@@ -105,7 +105,12 @@ class PatientBatch:
     # ------------------------------------------------------------------ practice
     @on_one_torch_thread
     def practice(self, plans: list[SessionPlan]) -> list[dict]:
-        """One session per patient; plasticity on. Every plan is checked before anything runs."""
+        """One session per patient; plasticity on. Every plan is checked before anything runs.
+
+        Returns per patient the session's repetitions, mean reach score (0-1), success rate
+        (the fraction of reaches scoring at least `plasticity.success_threshold`; NaN for no
+        reaches) and fatigue after it.
+        """
         if len(plans) != self.n_patients:
             raise ValueError(f"plans: expected {self.n_patients} plans, got {len(plans)}")
         for plan in plans:
@@ -119,9 +124,11 @@ class PatientBatch:
         assist = np.array([p.assistance for p in plans])
         scores = self._plastic_reaches(sched, dist, assist, effort=1.0 - 0.5 * assist)
         self.dose += reps
+        top = self.config.plasticity.success_threshold
         return [
             {"repetitions": int(reps[i]),
              "mean_reach_score": float(np.mean(s)) if len(s) else float("nan"),
+             "success_rate": float(np.mean(s >= top)) if len(s) else float("nan"),
              "fatigue": float(self.fatigue[i])}
             for i, s in enumerate(scores)
         ]
@@ -153,9 +160,11 @@ class PatientBatch:
                                 assist_gain=gain if gain.any() else None,
                                 record_rates=pc.reward, weights=w, reaches=act_b.sum(1))
             score = reach_scores(res, cfg.score_window).reshape(q, r)
-            # Learning uses the unclipped outcome, so even a patient who misses every target
-            # gets a signal; the baseline is the block's mean outcome for the same direction.
-            outcome = reach_scores(res, cfg.score_window, clip=False).reshape(q, r)
+            # What is reinforced: soft success on the unclipped score (or the score itself
+            # with `success` off); the baseline is the block's mean for the same direction.
+            outcome = reinforcement(reach_scores(res, cfg.score_window, clip=False),
+                                    pc.success, pc.success_threshold,
+                                    pc.success_width).reshape(q, r)
             adv = np.zeros((q, r))
             for j, i in enumerate(busy):
                 out[i] = np.concatenate([out[i], score[j, act_b[j]]])

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Annotated
 
-from rehabgym.config import ConfigError, Count, NonNegativeInt, Range, check_fields
-from rehabgym.envs.config import DAYS
+from rehabgym.config import ConfigError, Count, Fraction, NonNegativeInt, Range, check_fields
+from rehabgym.envs.config import DAYS, DEFAULT_ASSISTANCE, DEFAULT_DISTANCES
 from rehabgym.patient import N_DIRECTIONS, CohortConfig, PatientConfig
+from rehabgym.patient.plan import DISTANCES
 
 
 @dataclass
@@ -34,10 +35,19 @@ class ValidateConfig:
     #: `followup_days` without therapy (default: the early start, as in Han et al. 2008)
     threshold_start: Annotated[int, DAYS] = 5
     followup_days: Annotated[int, Range(1, 365)] = 25
+    #: rows 11-12: patients of each of the mild and severe cohorts, practising the early dose
+    #: at every distance x assistance (the environments' levels), a few levels per batch
+    challenge_patients: Count = 10
+    challenge_distances: tuple[Annotated[float, DISTANCES], ...] = DEFAULT_DISTANCES
+    challenge_assistance: tuple[Fraction, ...] = DEFAULT_ASSISTANCE
+    challenge_chunk: Annotated[int, Range(1, 1000)] = 4
     patient: PatientConfig = field(default_factory=PatientConfig)
 
     def __post_init__(self) -> None:
         check_fields(self)
+        for name in ("challenge_distances", "challenge_assistance"):
+            if len(getattr(self, name)) < 1:
+                raise ConfigError(f"{name}: needs at least one level, got {getattr(self, name)!r}")
         most = self.patient.max_repetitions
         if max(self.reps, *self.doses) > most:
             raise ConfigError(f"reps, doses: each must be <= patient.max_repetitions ({most}), "
@@ -64,4 +74,6 @@ class ValidateConfig:
         first look: fewer patients and days, the same patient and plasticity."""
         return replace(base or cls(), n_patients=12, days=20,
                        therapy_patients=4, early_start=3, late_start=10, therapy_days=4,
-                       row10_patients=4, row10_days=3, threshold_start=3, followup_days=7)
+                       row10_patients=4, row10_days=3, threshold_start=3, followup_days=7,
+                       challenge_patients=3, challenge_distances=(0.10,),
+                       challenge_assistance=(0.0, 0.5))

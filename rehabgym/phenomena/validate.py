@@ -1,7 +1,7 @@
 """`rehabgym validate`: does the virtual patient behave like real patients?
 
 Runs a virtual cohort through the experiments and prints the phenomena table of the design
-(rows 1-10): for each row the measured effect with its 95 % confidence interval, the
+(rows 1-12): for each row the measured effect with its 95 % confidence interval, the
 expectation and its source, and pass/fail, each tested at α = 0.05.
 
 - natural history: the cohort (one stroke unit's admissions, mild to severe) with no therapy
@@ -10,7 +10,9 @@ expectation and its source, and pass/fail, each tested at α = 0.05.
   no therapy, uniform practice early / late, other doses early, one direction only (rows 4-6);
 - threshold: the whole cohort practises from `threshold_start`, then is followed without
   therapy (row 7);
-- therapist: fixed schedules on held-out patients (row 10).
+- therapist: fixed schedules on held-out patients (row 10);
+- challenge: a mild and a severe cohort practise at every distance × assistance level beside
+  their own controls (rows 11, 12).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from rehabgym.config import save_config
 from rehabgym.cortex.plasticity import RULES
 from rehabgym.healthy.checkpoint import checkpoint_digest
 from rehabgym.patient import sample_cohort
+from rehabgym.phenomena import challenge as ch
 from rehabgym.phenomena import natural_history as nh
 from rehabgym.phenomena import therapy as th
 from rehabgym.phenomena import threshold
@@ -123,6 +126,9 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
             nh.smoothness(g, nat, cfg.days), nh.vicarious_compensation(g)]
     if ablate is None:
         rows.append(Row(**stages.record("therapist", lambda: asdict(therapist_matters(cfg)))))
+    chal = ch.ChallengeResult.from_arrays(stages.arrays(
+        "challenge", lambda: ch.challenge_experiment(cfg, bar).to_arrays()))
+    rows += [ch.challenge_point(cfg, chal), ch.assistance(cfg, chal)]
     table = markdown(rows)
     title = f"Phenomena ({cfg.n_patients} patients" + (f", ablated: {ablate}" if ablate else "")
     print(f"{title}, seed {cfg.seed})\n{table}")
@@ -138,6 +144,7 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
             "row7_use_it_or_lose_it": threshold.use_it_or_lose_it_figure(cfg, ther_all),
             "row8_smoothness": nh.smoothness_figure(g, nat),
             "row9_vicarious_compensation": nh.vicarious_compensation_figure(g),
+            "row11_challenge_point": ch.challenge_figure(cfg, chal),
             "phenomena": overview_figure(nat, ther),
         }
         _save(cfg, rows, figures, table, out)

@@ -149,3 +149,55 @@ class OneDirection(Therapist):
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
         return self.session(self.direction)
+
+
+class AdaptiveTherapist(Therapist):
+    """Assist-as-needed at the challenge point: difficulty follows the patient's success.
+
+    The distance and assistance levels form a ladder from easiest (most assistance, nearest
+    target) to hardest (no assistance, farthest target); level indices are taken to be in
+    increasing order, as the environment's defaults are. The first session's rung follows the
+    patient's score; after each session the therapist climbs one rung when the session's success
+    rate was above `target + band` and steps down one when it was below `target - band`
+    (Krebs et al. 2003 adapt assistance to performance; Guadagnoli & Lee 2004 and Wilson et al.
+    2019 put learning at an intermediate success rate). The direction is the one most in need:
+    the lowest score of the last assessment. Repetitions are the fixed level.
+    """
+
+    name = "adaptive"
+
+    def __init__(self, action_space: spaces.Space, seed: int | None = None,
+                 target: float = 0.7, band: float = 0.1, **levels: int | None) -> None:
+        super().__init__(action_space, seed, **levels)
+        if not 0.0 < target < 1.0:
+            raise ValueError(f"target: {target} is outside (0, 1)")
+        if not 0.0 <= band < 0.5:
+            raise ValueError(f"band: {band} is outside [0, 0.5)")
+        self.target, self.band = target, band
+        n_dist, n_assist = int(self.nvec[1]), int(self.nvec[2])
+        self.ladder = [(d, a) for a in range(n_assist - 1, -1, -1) for d in range(n_dist)]
+        self.rung: int | None = None
+        self.practised = False
+
+    def reset(self, obs: np.ndarray, info: dict[str, Any]) -> None:
+        self.rung, self.practised = None, False
+
+    def act(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
+        profile = profile_of(obs, info)
+        if self.rung is None:
+            score = float(info["score"]) if info and "score" in info else float(profile.mean())
+            self.rung = int(np.clip(round(score / 100.0 * (len(self.ladder) - 1)), 0,
+                                    len(self.ladder) - 1))
+        action = self.session(int(np.argmin(profile)))
+        action[1], action[2] = self.ladder[self.rung]
+        self.practised = True
+        return action
+
+    def observe(self, obs: np.ndarray, reward: float, info: dict[str, Any]) -> None:
+        rate = info.get("success_rate") if info else None
+        if not self.practised or rate is None or not np.isfinite(rate) or self.rung is None:
+            return
+        if rate > self.target + self.band:
+            self.rung = min(self.rung + 1, len(self.ladder) - 1)
+        elif rate < self.target - self.band:
+            self.rung = max(self.rung - 1, 0)

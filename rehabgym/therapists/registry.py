@@ -20,6 +20,7 @@ from gymnasium import spaces
 from rehabgym.config import ConfigError
 from rehabgym.therapists.base import Therapist
 from rehabgym.therapists.heuristics import (
+    AdaptiveTherapist,
     ChallengePoint,
     LearningProgress,
     NoTherapy,
@@ -36,12 +37,12 @@ TherapistFactory = Callable[[spaces.Space, int | None], Therapist]
 HEURISTICS: dict[str, type[Therapist]] = {
     cls.name: cls
     for cls in (NoTherapy, RandomTherapist, UniformRoundRobin, WorstDirectionFirst,
-                ChallengePoint, LearningProgress, OneDirection)
+                ChallengePoint, LearningProgress, OneDirection, AdaptiveTherapist)
 }
 """Registry of heuristic therapists by name."""
 
 BASELINES = ("no_therapy", "random", "round_robin", "worst_first", "challenge_point",
-             "learning_progress")
+             "learning_progress", "adaptive")
 """The heuristics a therapist is compared with by default."""
 
 

@@ -2,6 +2,9 @@
 
 Each rule can be switched off on its own (`PlasticityConfig`) for ablations:
 - `reward`: reward-modulated node perturbation (Fiete & Seung 2006; Legenstein et al. 2010);
+- `success`: the reward rule reinforces soft success around a threshold score, not the raw
+  outcome, so practice far too hard or too easy teaches little (Guadagnoli & Lee 2004;
+  Han et al. 2008);
 - `homeostasis`: slow synaptic scaling toward each neuron's healthy rate (Turrigiano);
 - `structural`: sprouting among survivors, strongest near the lesion, and pruning of weak
   synapses (Butz & van Ooyen); premotor neurons whose axons lost targets in the lesion grow
@@ -15,7 +18,7 @@ Each rule can be switched off on its own (`PlasticityConfig`) for ablations:
 from rehabgym.cortex.plasticity.config import RULES, PlasticityConfig
 from rehabgym.cortex.plasticity.diaschisis import acute_depression, resolve, scale_outputs
 from rehabgym.cortex.plasticity.homeostasis import homeostatic_scaling
-from rehabgym.cortex.plasticity.reward import reward_update
+from rehabgym.cortex.plasticity.reward import reinforcement, reward_update
 from rehabgym.cortex.plasticity.structural import (
     axonal_sprouting,
     corticospinal_sprouting,
@@ -26,5 +29,5 @@ from rehabgym.cortex.plasticity.structural import (
 from rehabgym.cortex.plasticity.window import window_gain
 
 __all__ = ["RULES", "PlasticityConfig", "acute_depression", "axonal_sprouting",
-           "corticospinal_sprouting", "homeostatic_scaling", "lost_targets", "prune", "resolve",
-           "reward_update", "scale_outputs", "sprout", "window_gain"]
+           "corticospinal_sprouting", "homeostatic_scaling", "lost_targets", "prune", "reinforcement",
+           "resolve", "reward_update", "scale_outputs", "sprout", "window_gain"]

@@ -8,7 +8,7 @@ from typing import Annotated
 from rehabgym.config import ConfigError, Fraction, NonNegative, Positive, Range, check_fields
 from rehabgym.cortex.sheet import AREA_NAMES
 
-RULES = ("reward", "homeostasis", "structural", "window", "daily_life", "diaschisis")
+RULES = ("reward", "success", "homeostasis", "structural", "window", "daily_life", "diaschisis")
 
 
 @dataclass
@@ -16,6 +16,10 @@ class PlasticityConfig:
     """Every default of the plasticity rules; each rule can be switched off (ablations)."""
 
     reward: bool = True
+    #: the reward rule reinforces success (a sigmoid of the reach's score around
+    #: `success_threshold`), so practice far too hard or far too easy teaches little; off, it
+    #: reinforces the raw outcome (every reach's unclipped score) as before version 1
+    success: bool = True
     homeostasis: bool = True
     structural: bool = True
     window: bool = True
@@ -29,6 +33,8 @@ class PlasticityConfig:
     #: uses the block's mean instead)
     baseline_rate: Fraction = 0.3
     max_weight: Positive = 2.0  # magnitudes are bounded in [0, max_weight]
+    success_threshold: Annotated[float, Range(0, 1)] = 0.7  # reach score of half a success
+    success_width: Positive = 0.05  # reach score over which success rises (logistic scale)
     # homeostasis (per day)
     homeostasis_rate: NonNegative = 0.05  # exponent of the daily scaling factor
     homeostasis_max_step: Fraction = 0.02  # at most +-2 % per day

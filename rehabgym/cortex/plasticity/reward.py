@@ -10,6 +10,7 @@ reaches and steps of all patients, that is one batched matrix product.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
@@ -42,3 +43,18 @@ def reward_update(
     if sign is not None:
         dw = dw * sign[None, None, :]
     return (mag + rate[:, None, None] * dw * mask).clamp(0.0, max_weight)
+
+
+def reinforcement(outcome: np.ndarray, success: bool, threshold: float, width: float
+                  ) -> np.ndarray:
+    """What the reward rule reinforces for reaches of unclipped scores `outcome`.
+
+    With `success`, a soft success: sigmoid((outcome - threshold) / width) in (0, 1). Reaches
+    far below the threshold all count as failures and far above as successes, so a block
+    with no variation in success carries no learning signal; practice is most informative
+    where success is uncertain (Guadagnoli & Lee 2004; Han et al. 2008 reinforce successful
+    reaches). Without it, the outcome itself: even a patient who misses every target learns.
+    """
+    if not success:
+        return outcome
+    return 0.5 * (1.0 + np.tanh((outcome - threshold) / (2.0 * width)))

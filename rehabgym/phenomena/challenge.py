@@ -1,0 +1,201 @@
+"""Rows 11 (challenge point) and 12 (assistance): how hard practice should be depends on the patient.
+
+A mild and a severe cohort practise the same dose (`reps` a day over all directions, from
+`early_start` for `therapy_days`) at every difficulty level: each distance × assistance of
+`challenge_distances` × `challenge_assistance` (the environments' levels by default). Every
+patient practises at every level with its own noise seed, beside the same patient without
+therapy (common random numbers), so a level's gain is paired with the patient's control. The
+patients are simulated a few levels at a time (`challenge_chunk`): each patient's result does
+not depend on who shares its batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.figure import Figure
+from scipy import stats as scipy_stats
+
+from rehabgym.patient import CohortConfig, PatientBatch, SessionPlan, sample_cohort
+from rehabgym.phenomena.config import ValidateConfig
+from rehabgym.phenomena.natural_history import Progress
+from rehabgym.phenomena.table import Row
+from rehabgym.phenomena.therapy import ALL_DIRECTIONS
+from rehabgym.stats import ALPHA, mean_estimate
+
+COHORTS = ("mild", "severe")
+
+
+@dataclass
+class ChallengeResult:
+    """Per cohort, level and patient: gain over the patient's own control at the end of therapy,
+    and the mean success rate of its sessions; per cohort and patient the control's score."""
+
+    levels: list[tuple[float, float]]  # (distance m, assistance)
+    gain: np.ndarray  # [cohorts, levels, patients]
+    success: np.ndarray  # [cohorts, levels, patients]
+    control: np.ndarray  # [cohorts, patients]
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {"levels": np.array(self.levels, dtype=float), "gain": self.gain,
+                "success": self.success, "control": self.control}
+
+    @classmethod
+    def from_arrays(cls, data: dict[str, np.ndarray]) -> ChallengeResult:
+        return cls([(float(d), float(a)) for d, a in data["levels"]], data["gain"],
+                   data["success"], data["control"])
+
+
+def challenge_levels(cfg: ValidateConfig) -> list[tuple[float, float]]:
+    return [(d, a) for d in cfg.challenge_distances for a in cfg.challenge_assistance]
+
+
+def challenge_lesions(cfg: ValidateConfig, cohort: str):
+    """The cohort's patients: the preset's lesions, drawn for the seed (its own stream)."""
+    return sample_cohort(CohortConfig.preset(cohort), cfg.challenge_patients,
+                         cfg.seed + 700 + COHORTS.index(cohort))
+
+
+def _run_levels(cfg: ValidateConfig, lesions, seeds: list[int],
+                levels: list[tuple[float, float] | None]) -> tuple[np.ndarray, np.ndarray]:
+    """Final scores [levels, patients] and mean session success [levels, patients]; a None
+    level is no therapy."""
+    m = len(lesions)
+    batch = PatientBatch([les for _ in levels for les in lesions], cfg.patient,
+                         seed=[s for _ in levels for s in seeds])
+    start, end = cfg.early
+    success = np.zeros((len(levels), m))
+    batch.rest(start)
+    for _ in range(start, end):
+        plans = [SessionPlan() if lv is None else
+                 SessionPlan(ALL_DIRECTIONS, cfg.reps, lv[0], lv[1])
+                 for lv in levels for _ in range(m)]
+        sessions = batch.practice(plans)
+        success += np.nan_to_num([s["success_rate"] for s in sessions]).reshape(len(levels), m)
+        batch.rest(1)
+    return batch.scores.reshape(len(levels), m), success / (end - start)
+
+
+def challenge_experiment(cfg: ValidateConfig, progress: Progress) -> ChallengeResult:
+    """Both cohorts at every level and without therapy (see the module's docstring)."""
+    levels = challenge_levels(cfg)
+    arms: list[tuple[float, float] | None] = [None, *levels]
+    k = cfg.challenge_chunk
+    chunks = [arms[i:i + k] for i in range(0, len(arms), k)]
+    n = cfg.challenge_patients
+    final = np.zeros((len(COHORTS), len(arms), n))
+    success = np.zeros_like(final)
+    jobs = [(c, j) for c in range(len(COHORTS)) for j in range(len(chunks))]
+    for c, j in progress(jobs, "challenge"):
+        lesions = challenge_lesions(cfg, COHORTS[c])
+        seeds = [cfg.seed + 30000 + 1000 * c + i for i in range(n)]
+        rows = slice(j * k, j * k + len(chunks[j]))
+        final[c, rows], success[c, rows] = _run_levels(cfg, lesions, seeds, chunks[j])
+    return ChallengeResult(levels, final[:, 1:] - final[:, :1], success[:, 1:], final[:, 0])
+
+
+def interaction_p(gain: np.ndarray, n_resamples: int = 9999, seed: int = 0) -> float:
+    """Permutation p of the cohort × level interaction for gains [2, levels, patients].
+
+    Each patient's gains are centred on the patient's own mean over levels (what is left is
+    the shape of its gain over difficulty); the statistic is the squared distance between the
+    two cohorts' mean shapes, and the null shuffles patients between cohorts
+    (`scipy.stats.permutation_test`; Anderson & ter Braak 2003, permutation of residuals).
+    """
+    shape = gain - gain.mean(1, keepdims=True)  # [2, L, n]
+
+    def distance(a: np.ndarray, b: np.ndarray, axis: int) -> np.ndarray:
+        return ((a.mean(axis) - b.mean(axis)) ** 2).sum(-1)
+
+    res = scipy_stats.permutation_test((shape[0].T, shape[1].T), distance,
+                                       permutation_type="independent", vectorized=True,
+                                       n_resamples=n_resamples, alternative="greater", axis=0,
+                                       random_state=seed)
+    return float(res.pvalue)
+
+
+def _label(level: tuple[float, float]) -> str:
+    return f"{100 * level[0]:.0f} cm, assistance {level[1]:g}"
+
+
+def challenge_point(cfg: ValidateConfig, res: ChallengeResult) -> Row:
+    """The best difficulty differs between mild and severe patients (cohort × level interaction,
+    permutation p < 0.05) and is easier for the severe (more assistance, or as much and a
+    nearer target: guidance helps the weakest learners and hinders the skilled, Marchal-Crespo
+    & Reinkensmeyer 2009), and in each cohort both the easiest level (highest success) and the
+    hardest (lowest success) gain less than the best level (paired 95 % CIs above 0)
+    (Guadagnoli & Lee 2004; Wilson et al. 2019)."""
+    p = interaction_p(res.gain, seed=cfg.seed)
+    parts, ok, values = [], p < ALPHA, {"interaction_p": p}
+    best_levels = []
+    for c, name in enumerate(COHORTS):
+        g, s = res.gain[c], res.success[c].mean(1)
+        best = int(np.argmax(g.mean(1)))
+        easy, hard = int(np.argmax(s)), int(np.argmin(s))
+        vs_easy = mean_estimate(g[best] - g[easy])
+        vs_hard = mean_estimate(g[best] - g[hard])
+        best_levels.append(best)
+        ok = ok and vs_easy.excludes_zero(+1) and vs_hard.excludes_zero(+1)
+        parts.append(f"{name}: best {_label(res.levels[best])} {g[best].mean():+.1f} "
+                     f"(success {s[best]:.0%}), − easiest {vs_easy.text()}, − hardest "
+                     f"{vs_hard.text()}")
+        values[name] = {"best": list(res.levels[best]), "best_gain": float(g[best].mean()),
+                        "best_success": float(s[best]),
+                        "minus_easiest": vs_easy.value,
+                        "minus_easiest_ci": [vs_easy.low, vs_easy.high],
+                        "minus_hardest": vs_hard.value,
+                        "minus_hardest_ci": [vs_hard.low, vs_hard.high],
+                        "gain": [float(x) for x in g.mean(1)],
+                        "success": [float(x) for x in s]}
+    mild_best, severe_best = (res.levels[b] for b in best_levels)
+    easier = (severe_best[1], -severe_best[0]) > (mild_best[1], -mild_best[0])
+    ok = ok and easier
+    values["severe_best_easier"] = bool(easier)
+    return Row(11, "challenge point",
+               "; ".join(parts) + f"; interaction p={p:.4f} (n={res.gain.shape[2]} each)",
+               "the best difficulty differs between mild and severe (interaction p < 0.05) and "
+               "is easier for the severe; too easy and too hard both gain less than the best (CIs > 0) (Guadagnoli & Lee "
+               "2004)", bool(ok), values)
+
+
+def assistance(cfg: ValidateConfig, res: ChallengeResult) -> Row:
+    """At the assessment distance, assistance (the mean over the assisted levels) raises the
+    severe cohort's gain and lowers the mild cohort's (paired 95 % CIs excluding 0)
+    (Marchal-Crespo & Reinkensmeyer 2009; Emken et al. 2007)."""
+    dist = min(cfg.challenge_distances, key=lambda d: abs(d - cfg.patient.distance))
+    none = [i for i, lv in enumerate(res.levels) if lv == (dist, 0.0)]
+    helped = [i for i, lv in enumerate(res.levels) if lv[0] == dist and lv[1] > 0]
+    if not none or not helped:
+        return Row(12, "assistance", f"no unassisted and assisted level at {dist} m", "", False)
+    est = [mean_estimate(res.gain[c, helped].mean(0) - res.gain[c, none[0]])
+           for c in range(len(COHORTS))]
+    mild, severe = est[COHORTS.index("mild")], est[COHORTS.index("severe")]
+    return Row(12, "assistance",
+               f"assisted − unassisted gain at {100 * dist:.0f} cm: severe {severe.text()}, "
+               f"mild {mild.text()} (n={severe.n} each)",
+               "assistance helps severe patients and hinders mild ones (CIs excluding 0) "
+               "(Marchal-Crespo & Reinkensmeyer 2009)",
+               severe.excludes_zero(+1) and mild.excludes_zero(-1),
+               {"severe": severe.value, "severe_ci": [severe.low, severe.high],
+                "mild": mild.value, "mild_ci": [mild.low, mild.high]})
+
+
+def challenge_figure(cfg: ValidateConfig, res: ChallengeResult) -> Figure:
+    """Gain by level per cohort: distance on the x axis, one line per assistance level."""
+    fig = Figure(figsize=(10, 3.6))
+    axes = fig.subplots(1, len(COHORTS), sharey=True)
+    for c, (ax, name) in enumerate(zip(axes, COHORTS)):
+        for k, a in enumerate(cfg.challenge_assistance):
+            idx = [i for i, lv in enumerate(res.levels) if lv[1] == a]
+            d = [100 * res.levels[i][0] for i in idx]
+            g = res.gain[c, idx]
+            half = 1.96 * g.std(1, ddof=1) / np.sqrt(g.shape[1])
+            ax.errorbar(np.array(d) + 0.3 * (k - 1.5), g.mean(1), half, marker="o", capsize=2,
+                        label=f"assistance {a:g}")
+        ax.axhline(0, color="0.5", lw=1)
+        ax.set(xlabel="reach distance (cm)", title=f"11-12  {name} (n={res.gain.shape[2]})")
+    axes[0].set_ylabel("gain over no therapy (points, 95 % CI)")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
