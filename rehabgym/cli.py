@@ -17,6 +17,7 @@ from rehabgym.bench import bench_all, bench_arm, bench_cortex, bench_env, bench_
 from rehabgym.config import ConfigError, load_config, save_config
 from rehabgym.cortex.plasticity import RULES
 from rehabgym.evaluation import compare_therapists
+from rehabgym.evaluation.schedules import SchedulesConfig, search_schedules
 from rehabgym.healthy.checkpoint import load_checkpoint
 from rehabgym.healthy.criteria import check_healthy
 from rehabgym.healthy.demo import DemoConfig, run_demo
@@ -243,9 +244,40 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_evaluate)
 
 
+def _run_schedules(args: argparse.Namespace) -> int:
+    try:
+        cfg = load_config(SchedulesConfig, args.config)
+        given = {"cohorts": tuple(args.cohort) if args.cohort else None,
+                 "patients": args.patients, "seed": args.seed}
+        cfg = SchedulesConfig(**{**vars(cfg), **{k: v for k, v in given.items()
+                                                  if v is not None}})
+    except (ConfigError, FileNotFoundError) as exc:
+        print(f"rehabgym schedules: bad config: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else _timestamped("runs/schedules")
+    search_schedules(cfg, out)
+    print(f"results and config: {out}")
+    return 0
+
+
+def _add_schedules(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("schedules", help="screen the fixed schedules of the action space per "
+                       "cohort; the adaptive therapist against the best (headroom)")
+    p.add_argument("--config", help="YAML overriding SchedulesConfig's defaults")
+    p.add_argument("--cohort", nargs="+", choices=["mild", "moderate", "severe", "mixed",
+                                                   "corticospinal"],
+                   help="cohorts (default: mild severe mixed; the adaptive comparison runs "
+                        "on mixed)")
+    p.add_argument("--patients", type=_count, default=None,
+                   help="held-out patients per cohort in the final (default 32)")
+    p.add_argument("--seed", type=int, default=None, help="patient seeds (default 0)")
+    p.add_argument("--out", help="output folder (default: runs/schedules/<timestamp>/)")
+    p.set_defaults(func=_run_schedules)
+
+
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_demo, _add_bench, _add_pretrain, _add_evaluate_healthy, _add_validate, _add_train,
-    _add_evaluate]
+    _add_evaluate, _add_schedules]
 
 
 def build_parser() -> argparse.ArgumentParser:

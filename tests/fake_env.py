@@ -10,7 +10,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from rehabgym.envs.actions import REST
+from rehabgym.envs.actions import ALL, REST
 
 FAKE_ID = "rehabgym_test/FakeTherapy-v1"
 
@@ -21,19 +21,22 @@ class FakeTherapyEnv(gym.Env):
     metadata = {"render_modes": []}
 
     def __init__(self, config: Any = None, horizon_days: int = 5,
-                 action_type: str = "multidiscrete", **_: Any) -> None:
+                 action_type: str = "multidiscrete", all_directions: bool = False,
+                 **_: Any) -> None:
         if isinstance(config, dict):
             horizon_days = config.get("horizon_days", horizon_days)
+            all_directions = config.get("all_directions", all_directions)
         self.horizon = horizon_days
-        self.nvec = np.array([9, 3, 3, 4])
+        self.nvec = np.array([10 if all_directions else 9, 3, 4, 4])
         self.action_type = action_type
         self.action_space = (spaces.MultiDiscrete(self.nvec) if action_type == "multidiscrete"
-                             else spaces.Discrete(8 * 36 + 1))
+                             else spaces.Discrete(8 * 48 + 1))
         self.observation_space = spaces.Box(0.0, 1.0, (13,), np.float32)
 
     def _obs(self) -> np.ndarray:
         return np.concatenate([self.profile / 100, [self.profile.mean() / 100,
-                               self.day / self.horizon, self.dose / 1000, 0.0, 0.0]]).astype(np.float32)
+                               self.day / self.horizon, self.dose / 1000, 0.0, 0.0]]
+                              ).astype(np.float32)
 
     def _info(self) -> dict[str, Any]:
         return {"score": float(self.profile.mean()), "profile": self.profile.copy(),
@@ -48,12 +51,13 @@ class FakeTherapyEnv(gym.Env):
     def step(self, action):
         if self.action_type == "discrete":
             a = int(action)
-            action = (REST, 0, 0, 0) if a == 8 * 36 else np.unravel_index(a, (8, 3, 3, 4))
+            action = (REST, 0, 0, 0) if a == 8 * 48 else np.unravel_index(a, (8, 3, 4, 4))
         d, _, _, r = (int(x) for x in action)
         before = self.profile.mean()
         if d != REST:
             reps = (15, 30, 60, 120)[r]
-            self.profile[d] += 0.1 * reps * (1 - self.profile[d] / 100)
+            dirs = slice(None) if d == ALL else d
+            self.profile[dirs] += 0.1 * reps * (1 - self.profile[dirs] / 100)
             self.dose += reps
         self.day += 1
         reward = float(self.profile.mean() - before)

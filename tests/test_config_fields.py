@@ -23,6 +23,7 @@ from rehabgym.cortex import CortexConfig, SheetConfig
 from rehabgym.cortex.lesion import Lesion
 from rehabgym.cortex.plasticity import PlasticityConfig
 from rehabgym.envs.config import TherapyEnvConfig, resolve_config
+from rehabgym.evaluation.schedules import SchedulesConfig
 from rehabgym.healthy.demo import DemoConfig
 from rehabgym.healthy.pretrain import PretrainConfig
 from rehabgym.patient import CohortConfig, PatientConfig
@@ -32,7 +33,7 @@ from rehabgym.training import TrainConfig
 
 CONFIGS = (ArmConfig, SheetConfig, CortexConfig, ReachConfig, PlasticityConfig, PatientConfig,
            CohortConfig, Lesion, TherapyEnvConfig, TrainConfig, ValidateConfig, PretrainConfig,
-           DemoConfig)
+           DemoConfig, SchedulesConfig)
 
 
 def _number(tp: Any) -> tuple[type, Range | None] | None:

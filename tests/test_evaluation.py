@@ -62,7 +62,7 @@ def test_a_killed_evaluation_continues_after_its_finished_therapists(tmp_path: P
     kwargs = {"env_id": FAKE_ID, "env_kwargs": {"config": {"horizon_days": 4}},
               "baselines": ["no_therapy", "random"]}
     whole = compare_therapists(["worst_first"], 3, tmp_path / "whole", **kwargs)
-    real, calls = cohort._run_batch, []
+    real, calls = cohort.run_batch, []
 
     def dies_on_the_third_therapist(*args, **kw):
         calls.append(1)
@@ -71,7 +71,7 @@ def test_a_killed_evaluation_continues_after_its_finished_therapists(tmp_path: P
         return real(*args, **kw)
 
     with monkeypatch.context() as m:
-        m.setattr(cohort, "_run_batch", dies_on_the_third_therapist)
+        m.setattr(cohort, "run_batch", dies_on_the_third_therapist)
         with pytest.raises(Killed):
             compare_therapists(["worst_first"], 3, tmp_path / "killed", **kwargs)
     capsys.readouterr()

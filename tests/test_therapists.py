@@ -9,14 +9,14 @@ from gymnasium import spaces
 from stable_baselines3 import DQN, PPO
 
 from fake_env import FakeTherapyEnv
-from rehabgym.envs.actions import REST
+from rehabgym.envs.actions import ALL, REST
 from rehabgym.therapists import HEURISTICS, SB3Therapist, make_therapist
 from rehabgym.therapists.heuristics import AdaptiveTherapist, LearningProgress, WorstDirectionFirst
 
 
 @pytest.mark.parametrize("name", sorted(HEURISTICS))
 def test_heuristics_obey_the_action_space(name: str) -> None:
-    env = FakeTherapyEnv(horizon_days=12)
+    env = FakeTherapyEnv(horizon_days=12, all_directions=True)
     therapist = make_therapist(name, env.action_space, seed=3)
     obs, info = env.reset(seed=1)
     therapist.reset(obs, info)
@@ -70,9 +70,9 @@ def test_unknown_therapist_names_the_allowed() -> None:
 def test_sb3_therapist_unflattens_discrete_actions() -> None:
     space = FakeTherapyEnv().action_space
     t = SB3Therapist(model=None, action_space=space)
-    flat = np.array([0, 1, 8 * 36 - 1, 8 * 36])
+    flat = np.array([0, 1, 8 * 48 - 1, 8 * 48])
     np.testing.assert_array_equal(
-        t.unflatten(flat), [[0, 0, 0, 0], [0, 0, 0, 1], [7, 2, 2, 3], [REST, 0, 0, 0]])
+        t.unflatten(flat), [[0, 0, 0, 0], [0, 0, 0, 1], [7, 2, 3, 3], [REST, 0, 0, 0]])
 
 
 def test_sb3_therapist_samples_its_policy_with_its_own_seed() -> None:
@@ -143,3 +143,10 @@ def test_adaptive_ladder_runs_from_most_assisted_and_nearest_to_unassisted_and_f
     assert a_weak[2] == 3 and a_strong[2] == 0  # full assistance for the weak, none for the strong
     with pytest.raises(ValueError, match="target"):
         AdaptiveTherapist(spaces.MultiDiscrete([9, 3, 4, 4]), target=1.5)
+
+
+def test_all_directions_needs_the_all_directions_action() -> None:
+    with pytest.raises(ValueError, match="all_directions=True"):
+        make_therapist("all_directions", FakeTherapyEnv().action_space)
+    t = make_therapist("all_directions", FakeTherapyEnv(all_directions=True).action_space)
+    assert t.act(np.zeros(13), {})[0] == ALL

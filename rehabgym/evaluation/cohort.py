@@ -118,8 +118,9 @@ def run_cohort(
             def treat(name: str = name) -> dict[str, np.ndarray]:
                 rows: list[dict[str, Any]] = []
                 for start in range(0, len(seeds), max_batch):
-                    rows += _run_batch(therapists[name], seeds[start:start + max_batch],
-                                       env_id, env_kwargs, bar)
+                    part = seeds[start:start + max_batch]
+                    rows += run_batch([therapists[name]] * len(part), part, env_id,
+                                      env_kwargs, bar)
                 return {"seeds": np.asarray(seeds),
                         **{key: np.stack([r[key] for r in rows])
                            for key in ("scores", "profiles", "actions", "rewards")},
@@ -129,14 +130,18 @@ def run_cohort(
     return results
 
 
-def _run_batch(therapist: TherapistFactory, seeds: Sequence[int], env_id: str,
-               env_kwargs: dict[str, Any], bar: Any) -> list[dict[str, Any]]:
-    """One episode of each seeded patient in one vector env, all treated by `therapist`."""
+def run_batch(therapists: Sequence[TherapistFactory], seeds: Sequence[int], env_id: str,
+              env_kwargs: dict[str, Any], bar: Any = None) -> list[dict[str, Any]]:
+    """One episode of each seeded patient in one vector env, patient i treated by therapist
+    i; one record per patient (scores, profiles, actions, rewards, dose). A patient's record
+    does not depend on who shares its batch."""
     n = len(seeds)
+    if len(therapists) != n:
+        raise ValueError(f"therapists: expected one per seed ({n}), got {len(therapists)}")
     envs = make_cohort_env(env_id, n, env_kwargs)
     try:
         space = envs.single_action_space
-        agents = [therapist(space, int(seed)) for seed in seeds]
+        agents = [make(space, int(seed)) for make, seed in zip(therapists, seeds)]
         obs, info = envs.reset(seed=[int(seed) for seed in seeds])
         infos = [_row(info, i) for i in range(n)]
         for i, agent in enumerate(agents):
@@ -158,7 +163,8 @@ def _run_batch(therapist: TherapistFactory, seeds: Sequence[int], env_id: str,
                 r["scores"].append(_score(obs[i], infos[i]))
                 r["profiles"].append(profile_of(obs[i], infos[i]))
                 r["dose"].append(float(infos[i].get("dose", math.nan)))
-            bar.update(int(running.sum()))
+            if bar is not None:
+                bar.update(int(running.sum()))
             running &= ~(np.asarray(terminated) | np.asarray(truncated))
     finally:
         envs.close()

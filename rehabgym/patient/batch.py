@@ -142,7 +142,11 @@ class PatientBatch:
         out = [np.zeros(0) for _ in range(p)]
         gens = self.streams.gens
         for start in range(0, n_max, bs):
-            r = min(bs, n_max - start)
+            # Every block has `bs` rows, the reaches a patient lacks padded (not simulated as
+            # its own, no noise drawn, no advantage): a product's rounding depends on its
+            # size, so a shorter block would make a patient's reaches depend on the reaches
+            # of the others sharing its batch. Its results are those it would have alone.
+            r = bs
             dir_idx = np.zeros((p, r), dtype=int)
             active = np.zeros((p, r), dtype=bool)
             for i, s in enumerate(sched):
@@ -191,7 +195,7 @@ class PatientBatch:
         cfg, pc = self.config, self.config.plasticity
         for _ in range(days):
             score = np.array([a.score for a in self.last])
-            self.use = 1.0 / (1.0 + np.exp(-(score - cfg.use_threshold) / cfg.use_width))
+            self.use = 0.5 * (1.0 + np.tanh((score - cfg.use_threshold) / (2 * cfg.use_width)))
             if pc.daily_life and cfg.daily_life_reps > 0:
                 n_use = np.round(self.use * cfg.daily_life_reps).astype(int)
                 sched = [rng.integers(0, cfg.n_directions, k)

@@ -10,7 +10,6 @@ from rehabgym.config import (
     Fraction,
     NonNegative,
     NonNegativeInt,
-    Positive,
     Range,
     check_fields,
 )
@@ -31,14 +30,14 @@ class PatientConfig:
     score_window: tuple[NonNegative, NonNegative] = (0.6, 1.0)
     assessment_repeats: Annotated[int, Range(1, 100)] = 2
     assessment_seed: NonNegativeInt = 12345
-    block_size: Annotated[int, Range(1, 1024)] = 32  # reaches per plasticity update
+    block_size: Annotated[int, Range(1, 1024)] = 16  # reaches per plasticity update (padded)
     max_repetitions: Annotated[int, Range(1, 10_000)] = 500
     max_assist_gain: NonNegative = 150.0  # N/m, assistance 1
     fatigue_per_rep: NonNegative = 0.004  # fatigue added by an unassisted repetition
     fatigue_recovery: Fraction = 0.7  # fraction of fatigue gone after a day
     daily_life_reps: Annotated[int, Range(0, 1000)] = 40  # spontaneous reaches a day, full use
     use_threshold: Annotated[float, Range(0, 100)] = 40.0  # score of half of full daily use
-    use_width: Positive = 10.0  # score points over which daily use rises
+    use_width: Annotated[float, Range(0.01, 100)] = 10.0  # score points over which use rises
     disuse_decay: Fraction = 0.02  # daily weakening of output synapses at zero use
     nthread: Annotated[int, Range(1, 64)] | None = None
 

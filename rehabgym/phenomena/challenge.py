@@ -1,4 +1,4 @@
-"""Rows 11 (challenge point) and 12 (assistance): how hard practice should be depends on the patient.
+"""Rows 11 (challenge point) and 12 (assistance): the right difficulty depends on the patient.
 
 A mild and a severe cohort practise the same dose (`reps` a day over all directions, from
 `early_start` for `therapy_days`) at every difficulty level: each distance × assistance of
@@ -155,8 +155,8 @@ def challenge_point(cfg: ValidateConfig, res: ChallengeResult) -> Row:
     return Row(11, "challenge point",
                "; ".join(parts) + f"; interaction p={p:.4f} (n={res.gain.shape[2]} each)",
                "the best difficulty differs between mild and severe (interaction p < 0.05) and "
-               "is easier for the severe; too easy and too hard both gain less than the best (CIs > 0) (Guadagnoli & Lee "
-               "2004)", bool(ok), values)
+               "is easier for the severe; too easy and too hard both gain less than the best "
+               "(CIs > 0) (Guadagnoli & Lee 2004)", bool(ok), values)
 
 
 def assistance(cfg: ValidateConfig, res: ChallengeResult) -> Row:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from rehabgym.envs.actions import REST
+from rehabgym.envs.actions import ALL, REST
 from rehabgym.patient import N_DIRECTIONS
 from rehabgym.therapists.base import Therapist, profile_of
 
@@ -201,3 +201,20 @@ class AdaptiveTherapist(Therapist):
             self.rung = min(self.rung + 1, len(self.ladder) - 1)
         elif rate < self.target - self.band:
             self.rung = max(self.rung - 1, 0)
+
+
+class AllDirections(Therapist):
+    """Every session spread over all 8 directions in turn (the center-out protocol of
+    robot-aided therapy, Krebs et al. 1998); needs an environment with `all_directions`."""
+
+    name = "all_directions"
+
+    def __init__(self, action_space: spaces.Space, seed: int | None = None,
+                 **levels: int | None) -> None:
+        super().__init__(action_space, seed, **levels)
+        if self.nvec[0] <= ALL:
+            raise ValueError(f"all_directions: the action space {action_space} has no 'all "
+                             f"directions' value; make the environment with all_directions=True")
+
+    def act(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
+        return self.session(ALL)

@@ -21,6 +21,7 @@ from rehabgym.config import ConfigError
 from rehabgym.therapists.base import Therapist
 from rehabgym.therapists.heuristics import (
     AdaptiveTherapist,
+    AllDirections,
     ChallengePoint,
     LearningProgress,
     NoTherapy,
@@ -37,7 +38,7 @@ TherapistFactory = Callable[[spaces.Space, int | None], Therapist]
 HEURISTICS: dict[str, type[Therapist]] = {
     cls.name: cls
     for cls in (NoTherapy, RandomTherapist, UniformRoundRobin, WorstDirectionFirst,
-                ChallengePoint, LearningProgress, OneDirection, AdaptiveTherapist)
+                ChallengePoint, LearningProgress, OneDirection, AdaptiveTherapist, AllDirections)
 }
 """Registry of heuristic therapists by name."""
 

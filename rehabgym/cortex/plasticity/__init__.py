@@ -29,5 +29,5 @@ from rehabgym.cortex.plasticity.structural import (
 from rehabgym.cortex.plasticity.window import window_gain
 
 __all__ = ["RULES", "PlasticityConfig", "acute_depression", "axonal_sprouting",
-           "corticospinal_sprouting", "homeostatic_scaling", "lost_targets", "prune", "reinforcement",
-           "resolve", "reward_update", "scale_outputs", "sprout", "window_gain"]
+           "corticospinal_sprouting", "homeostatic_scaling", "lost_targets", "prune",
+           "reinforcement", "resolve", "reward_update", "scale_outputs", "sprout", "window_gain"]
