@@ -51,7 +51,7 @@ class SchedulesConfig:
 
     cohorts: tuple[str, ...] = ("mild", "severe", "mixed")
     rules: tuple[str, ...] = RULES  # direction rules (heuristics taking level arguments)
-    screen_patients: Count = 3  # per cohort, every schedule
+    screen_patients: Count = 2  # per cohort, every schedule
     screen_days: Annotated[int, Range(1, 365)] = 10  # the screen's horizon
     finalists: Count = 3  # best screened schedules per cohort that meet on held-out patients
     patients: Count = 32  # held-out patients per cohort in the final

@@ -37,7 +37,7 @@ class PatientConfig:
     fatigue_recovery: Fraction = 0.7  # fraction of fatigue gone after a day
     daily_life_reps: Annotated[int, Range(0, 1000)] = 40  # spontaneous reaches a day, full use
     use_threshold: Annotated[float, Range(0, 100)] = 40.0  # score of half of full daily use
-    use_width: Annotated[float, Range(0.01, 100)] = 10.0  # score points over which use rises
+    use_width: Annotated[float, Range(0.01, 100)] = 5.0  # score points over which use rises
     disuse_decay: Fraction = 0.02  # daily weakening of output synapses at zero use
     nthread: Annotated[int, Range(1, 64)] | None = None
 
