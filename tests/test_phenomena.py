@@ -30,13 +30,13 @@ def test_unknown_ablation_is_an_error(tmp_path):
 
 def test_quick_validate_writes_the_whole_table(tmp_path):
     rows = validate(ValidateConfig.quick(), tmp_path, progress=False)
-    assert [r.number for r in rows] == list(range(1, 11))
+    assert [r.number for r in rows] == list(range(1, 13))
     for r in rows:
         assert r.measured and r.expected and isinstance(r.passed, bool)
     saved = json.loads((tmp_path / "phenomena.json").read_text())
-    assert [r["row"] for r in saved] == list(range(1, 11))
+    assert [r["row"] for r in saved] == list(range(1, 13))
     table = (tmp_path / "phenomena.md").read_text()
-    assert table.count("\n| ") == 10
+    assert table.count("\n| ") == 12
     assert (tmp_path / "phenomena.png").stat().st_size > 10_000
     for n in range(1, 10):  # one figure per row, and all of them in TensorBoard
         (fig,) = tmp_path.glob(f"row{n}_*.png")
@@ -146,8 +146,8 @@ def test_a_folder_of_another_config_starts_again_saying_so(tmp_path, capsys):
 @pytest.mark.slow
 def test_the_default_validate_passes_the_rows_the_results_page_reports(tmp_path):
     """`rehabgym validate --seed 0` at the defaults: each row passes or fails as the committed
-    docs/results/phenomena/seed0.json (the results page's table) says."""
-    saved = json.loads((Path(__file__).parents[1] / "docs" / "results" / "phenomena"
+    docs/results/phenomena/v1/seed0.json (the results page's table) says."""
+    saved = json.loads((Path(__file__).parents[1] / "docs" / "results" / "phenomena" / "v1"
                         / "seed0.json").read_text())
     rows = validate(ValidateConfig(), tmp_path, progress=False)
     assert {r.number: r.passed for r in rows} == {r["row"]: r["passed"] for r in saved}
