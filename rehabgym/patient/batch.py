@@ -137,16 +137,15 @@ class PatientBatch:
                          effort: np.ndarray) -> list[np.ndarray]:
         """Run scheduled reaches in blocks; after each block apply the reward rule."""
         cfg, pc = self.config, self.config.plasticity
-        p, bs = self.n_patients, cfg.block_size
+        # Every block has `r` = block_size rows, the reaches a patient lacks padded (not
+        # simulated as its own, no noise drawn, no advantage): a product's rounding depends on
+        # its size, so a shorter block would make a patient's reaches depend on the reaches of
+        # the others sharing its batch. Its results are those it would have alone.
+        p, r = self.n_patients, cfg.block_size
         n_max = max((len(s) for s in sched), default=0)
         out = [np.zeros(0) for _ in range(p)]
         gens = self.streams.gens
-        for start in range(0, n_max, bs):
-            # Every block has `bs` rows, the reaches a patient lacks padded (not simulated as
-            # its own, no noise drawn, no advantage): a product's rounding depends on its
-            # size, so a shorter block would make a patient's reaches depend on the reaches
-            # of the others sharing its batch. Its results are those it would have alone.
-            r = bs
+        for start in range(0, n_max, r):
             dir_idx = np.zeros((p, r), dtype=int)
             active = np.zeros((p, r), dtype=bool)
             for i, s in enumerate(sched):
