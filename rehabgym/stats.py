@@ -1,9 +1,10 @@
-"""Statistics shared by evaluation, validation and the schedule comparison.
+"""Statistics shared by evaluation, validation, the schedule comparison and trials.
 
-Student-t intervals and paired t-tests (the t distribution still computed here through the
-regularized incomplete beta; scipy replaces it in a later change), resampling (a bootstrap
-interval of a mean and a sign-flip permutation test of paired differences), and the phenomena
-table's tests: an `Estimate` with its 95 % interval and p-value, from scipy.stats.
+Everything is computed by scipy.stats and statsmodels; what this module adds is the shape the
+reports need: Student-t intervals and paired t-tests, resampling (a bootstrap interval of a
+mean and a sign-flip permutation test of paired differences), the phenomena table's tests (an
+`Estimate` with its 95 % interval and p-value) and a trial's: ANCOVA against a control arm,
+responder rates, and the sample size for a target difference.
 """
 
 from __future__ import annotations
@@ -15,63 +16,6 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the incomplete beta function (modified Lentz evaluation)."""
-    tiny, eps = 1e-300, 1e-15
-    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 500):
-        for numerator in (
-            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
-            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
-        ):
-            d = 1.0 + numerator * d
-            d = 1.0 / (d if abs(d) > tiny else tiny)
-            c = 1.0 + numerator / c
-            c = c if abs(c) > tiny else tiny
-            h *= d * c
-        if abs(d * c - 1.0) < eps:
-            break
-    return h
-
-
-def betainc(a: float, b: float, x: float) -> float:
-    """Regularized incomplete beta I_x(a, b) for a, b > 0 and 0 ≤ x ≤ 1."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    log_front = (math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
-                 + a * math.log(x) + b * math.log1p(-x))
-    # the continued fraction converges fast for x < (a + 1) / (a + b + 2); use symmetry otherwise
-    if x < (a + 1.0) / (a + b + 2.0):
-        return math.exp(log_front) * _betacf(a, b, x) / a
-    return 1.0 - math.exp(log_front) * _betacf(b, a, 1.0 - x) / b
-
-
-def t_cdf(t: float, df: float) -> float:
-    """Cumulative distribution function of Student's t with `df` degrees of freedom."""
-    if math.isinf(t):
-        return 1.0 if t > 0 else 0.0
-    tail = 0.5 * betainc(0.5 * df, 0.5, df / (df + t * t))
-    return 1.0 - tail if t > 0 else tail
-
-
-def t_ppf(q: float, df: float) -> float:
-    """Quantile of Student's t (bisection on `t_cdf`; accurate to ~1e-10)."""
-    if not 0.0 < q < 1.0:
-        raise ValueError(f"q: {q} is outside (0, 1)")
-    lo, hi = -1e3, 1e3
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if t_cdf(mid, df) < q:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
-
-
 def mean_ci(x: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     """Mean and half-width of its `level` t confidence interval (NaNs dropped)."""
     x = np.asarray(x, dtype=np.float64)
@@ -80,7 +24,7 @@ def mean_ci(x: np.ndarray, level: float = 0.95) -> tuple[float, float]:
         return math.nan, math.nan
     if x.size == 1:
         return float(x[0]), math.nan
-    half = t_ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size)
+    half = float(scipy_stats.t.ppf(0.5 + level / 2, x.size - 1)) * scipy_stats.sem(x)
     return float(x.mean()), float(half)
 
 
@@ -96,19 +40,18 @@ class PairedTest:
 
 
 def paired_t_test(a: np.ndarray, b: np.ndarray) -> PairedTest:
-    """Two-sided paired t-test of the mean of a − b against 0."""
-    diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    """Two-sided paired t-test of the mean of a − b against 0 (scipy.stats.ttest_rel)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    diff = a - b
     n = diff.size
     mean, half = mean_ci(diff)
     if n < 2:
         return PairedTest(mean, half, math.nan, math.nan, n)
-    sd = diff.std(ddof=1)
-    if sd == 0.0:
+    if diff.std() == 0.0:  # scipy gives NaN: no spread, so the difference is exact
         t = 0.0 if mean == 0.0 else math.copysign(math.inf, mean)
-    else:
-        t = mean / (sd / math.sqrt(n))
-    p = 2.0 * (1.0 - t_cdf(abs(t), n - 1))
-    return PairedTest(mean, half, float(t), float(p), n)
+        return PairedTest(mean, half, t, 1.0 if mean == 0.0 else 0.0, n)
+    res = scipy_stats.ttest_rel(a, b)
+    return PairedTest(mean, half, float(res.statistic), float(res.pvalue), n)
 
 
 # ---------------------------------------------------------------- resampling

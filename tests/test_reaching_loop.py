@@ -51,6 +51,20 @@ def test_split_over_threads_changes_no_number(batch, seeded):
     assert runs[1].rates.shape == (p * r, 20, cortex.n)
 
 
+@pytest.mark.parametrize("nthread", [1, 2])
+def test_rates_without_their_noise_are_the_same_reaches(batch, nthread):
+    """`record_noise=False` (the assessment's memory saving) records the same rates and
+    changes no reach; only the noise is not kept."""
+    cortex, arm_cfg, w, targets = batch
+    loop = ClosedLoop(cortex, arm_cfg, nthread=nthread)
+    full = loop.run(targets, 0.2, seed=_gens(len(targets)), record_rates=True, weights=w)
+    lean = loop.run(targets, 0.2, seed=_gens(len(targets)), record_rates=True, weights=w,
+                    record_noise=False)
+    assert lean.noise is None and full.noise is not None
+    for name in FIELDS[:-2] + ("target",):
+        assert np.array_equal(getattr(full, name), getattr(lean, name)), name
+
+
 def test_a_generator_shared_by_brains_is_not_split(batch):
     cortex, arm_cfg, w, targets = batch
     two = ClosedLoop(cortex, arm_cfg, nthread=2)

@@ -67,7 +67,8 @@ def run_battery(loop: ClosedLoop, brains: Brains, config: PatientConfig, days: n
     p, d, k = brains.n_patients, cfg.n_directions, cfg.assessment_repeats
     targets = loop.start + cfg.distance * np.tile(unit_vectors(d), (k, 1))
     res = loop.run(np.broadcast_to(targets, (p, d * k, 2)), cfg.duration,
-                   seed=cfg.assessment_seed, record_rates=True, weights=brains.weights())
+                   seed=cfg.assessment_seed, record_rates=True, weights=brains.weights(),
+                   record_noise=False)
     rates = res.rates.reshape(p, -1, brains.n).mean(1)
     score = 100.0 * reach_scores(res, cfg.score_window).reshape(p, k, d)
     m = res.metrics()
@@ -99,5 +100,5 @@ def healthy_rates(loop: ClosedLoop, brains: Brains, config: PatientConfig) -> np
     healthy = Brains(brains.healthy, [None])
     targets = loop.start + config.distance * unit_vectors(config.n_directions)
     res = loop.run(targets[None], config.duration, seed=config.assessment_seed,
-                   record_rates=True, weights=healthy.weights())
+                   record_rates=True, weights=healthy.weights(), record_noise=False)
     return res.rates.reshape(-1, brains.n).mean(0)

@@ -158,7 +158,9 @@ class PatientBatch:
             dir_b, act_b = dir_idx[busy], active[busy]
             targets = self.loop.start + dist[busy, None, None] * self.unit[dir_b]
             gain = np.repeat(assist[busy] * cfg.max_assist_gain, r)
-            w = Weights(*(t[busy] for t in self.brains.weights()))
+            w = self.brains.weights()
+            if q < p:  # indexing copies: only when some patients sit this block out
+                w = Weights(*(t[busy] for t in w))
             res = self.loop.run(targets, cfg.duration, seed=[gens[i] for i in busy],
                                 assist_gain=gain if gain.any() else None,
                                 record_rates=pc.reward, weights=w, reaches=act_b.sum(1))
@@ -183,6 +185,7 @@ class PatientBatch:
                                   self.loop.threads)
             self.fatigue += active.sum(1) * cfg.fatigue_per_rep * effort
             self._dirty = True
+            del res  # the block's recorded rates and noise go before the next block's come
         return out
 
     # ------------------------------------------------------------------ rest

@@ -30,39 +30,46 @@ from rehabgym.cortex.sheet import AREA_NAMES
 from rehabgym.reaching.loop import ReachResult
 from rehabgym.reaching.threads import torch_threads
 
+#: patients whose reward-rule update is computed at once: its temporaries (the presynaptic
+#: rates shifted by a step, the weighted noise) grow with it, a patient's numbers do not change
+UPDATE_GROUP = 4
+
 
 def reward_rule(brains: Brains, pc: PlasticityConfig, res: ReachResult, adv: np.ndarray,
                 busy: np.ndarray, counts: np.ndarray, gain: np.ndarray, threads: int) -> None:
     """Node perturbation after a block of reaches of the patients `busy`, each with `counts`
     real reaches (the first of its row of the block), advantages `adv` [busy, reaches] and
-    learning-rate gains `gain` [busy] (window × fatigue); `threads` for torch's products."""
+    learning-rate gains `gain` [busy] (window × fatigue); `threads` for torch's products.
+    Patients are updated `UPDATE_GROUP` at a time, which bounds the memory of a large batch."""
     full = brains.state
     n = brains.n
-    r = adv.shape[1]
-    reaches = torch.as_tensor(counts)
-    s = {k: full[k][busy] for k in ("mag_rec", "mag_out", "alive", "connectivity",
-                                     "corticospinal")}
-    p = len(busy)
+    p, r = adv.shape
     t = res.rates.shape[1]
-    rates = torch.from_numpy(res.rates).reshape(p, r, t, n)
-    noise = torch.from_numpy(res.noise).reshape(p, r, t, -1)
-    pre = torch.cat([torch.zeros_like(rates[:, :, :1]), rates[:, :, :-1]], dim=2)
-    gain_t = torch.as_tensor(gain, dtype=torch.float32)
-    a = torch.as_tensor(adv, dtype=torch.float32)
-    alive = s["alive"]
-    mask = s["connectivity"] * alive[:, :, None] * alive[:, None, :]
-    out_mask = s["corticospinal"] * alive[:, None, :]
-    # one product per patient: torch splits them over the loop's threads when there are
-    # several patients, which changes no number
-    with torch_threads(threads if p > 1 else torch.get_num_threads()):
-        s["mag_rec"] = reward_update(s["mag_rec"], brains.sign, mask, noise[..., :n],
-                                     pre, a, pc.learning_rate * gain_t, pc.max_weight,
-                                     reaches)
-        s["mag_out"] = reward_update(s["mag_out"], None, out_mask, noise[..., n:], rates,
-                                     a, pc.output_learning_rate * gain_t, pc.max_weight,
-                                     reaches)
-    full["mag_rec"][busy] = s["mag_rec"]
-    full["mag_out"][busy] = s["mag_out"]
+    rates_all = torch.from_numpy(res.rates).reshape(p, r, t, n)
+    noise_all = torch.from_numpy(res.noise).reshape(p, r, t, -1)
+    gain_all = torch.as_tensor(gain, dtype=torch.float32)
+    adv_all = torch.as_tensor(adv, dtype=torch.float32)
+    counts_all = torch.as_tensor(counts)
+    for lo in range(0, p, UPDATE_GROUP):
+        g = slice(lo, lo + UPDATE_GROUP)
+        rows = busy[g]
+        q = len(rows)
+        s = {k: full[k][rows] for k in ("mag_rec", "mag_out", "alive", "connectivity",
+                                         "corticospinal")}
+        rates, noise = rates_all[g], noise_all[g]
+        pre = torch.cat([torch.zeros_like(rates[:, :, :1]), rates[:, :, :-1]], dim=2)
+        alive = s["alive"]
+        mask = s["connectivity"] * alive[:, :, None] * alive[:, None, :]
+        out_mask = s["corticospinal"] * alive[:, None, :]
+        # one product per patient: torch splits them over the loop's threads when there are
+        # several patients, which changes no number
+        with torch_threads(threads if q > 1 else torch.get_num_threads()):
+            full["mag_rec"][rows] = reward_update(
+                s["mag_rec"], brains.sign, mask, noise[..., :n], pre, adv_all[g],
+                pc.learning_rate * gain_all[g], pc.max_weight, counts_all[g])
+            full["mag_out"][rows] = reward_update(
+                s["mag_out"], None, out_mask, noise[..., n:], rates, adv_all[g],
+                pc.output_learning_rate * gain_all[g], pc.max_weight, counts_all[g])
 
 
 def depress(brains: Brains, pc: PlasticityConfig, rows: slice) -> None:

@@ -170,6 +170,7 @@ class ClosedLoop:
         noise: bool = True,
         weights: Weights | None = None,
         reaches: Sequence[int] | None = None,
+        record_noise: bool = True,
     ) -> ReachResult:
         """Reaches from the start posture to `targets` (m), with no plasticity.
 
@@ -182,6 +183,8 @@ class ClosedLoop:
         seed), one generator (shared, brain after brain) or one generator per brain.
         `reaches` ([P], default R each) counts each brain's real reaches, the first ones of its
         row; only those draw noise, the padding after them runs noiseless.
+        `record_rates` keeps every step's rates and, unless `record_noise` is off, its noise
+        (what the reward rule needs; the rates alone are a third less memory).
         """
         # BLAS on one thread: a threaded product rounds differently, so a run's numbers would
         # depend on the machine's cores; the loop's own threads use the cores instead.
@@ -190,9 +193,10 @@ class ClosedLoop:
             split = self._split(w, targets, seed, reaches)
             if split is None:
                 return self._simulate(targets, duration, seed, assist_gain, record_rates,
-                                      noise, w, differentiable=False, reaches=reaches)[0]
+                                      noise, w, differentiable=False, reaches=reaches,
+                                      record_noise=record_noise)[0]
             return self._run_split(split, targets, duration, seed, assist_gain, record_rates,
-                                   noise, w, reaches)
+                                   noise, w, reaches, record_noise)
 
     def run_differentiable(
         self, targets: np.ndarray, duration: float = 1.0, seed: int | torch.Generator = 0
@@ -235,7 +239,7 @@ class ClosedLoop:
         return np.linspace(0, p, k + 1).round().astype(int) if k > 1 else None
 
     def _run_split(self, bounds: np.ndarray, targets, duration, seed, assist_gain,
-                   record_rates, noise, w: Weights, reaches) -> ReachResult:
+                   record_rates, noise, w: Weights, reaches, record_noise=True) -> ReachResult:
         """`run` with brains bounds[j]:bounds[j + 1] simulated by thread j, results in order."""
         targets = np.asarray(targets, dtype=float)
         p, r_per = targets.shape[:2]
@@ -250,7 +254,8 @@ class ClosedLoop:
             steps, n, n_out = max(0, int(round(duration / self.dt))), w.rec.shape[1], \
                 w.out.shape[1]
             record = (torch.empty(p * r_per, steps, n),
-                      (torch.empty if noise else torch.zeros)(p * r_per, steps, n + n_out))
+                      (torch.empty if noise else torch.zeros)(p * r_per, steps, n + n_out)
+                      if record_noise else None)
 
         def part(j: int) -> ReachResult:
             sl = slice(bounds[j], bounds[j + 1])
@@ -260,13 +265,16 @@ class ClosedLoop:
                 None if gain is None else gain[sl].ravel(), record_rates, noise,
                 Weights(*(t[sl] for t in w)), differentiable=False,
                 reaches=None if reaches is None else list(reaches)[sl],
-                record_into=None if record is None else tuple(x[rows] for x in record))[0]
+                record_into=None if record is None else tuple(
+                    None if x is None else x[rows] for x in record),
+                record_noise=record_noise)[0]
 
         results = list(self._pool("brains", self.threads).map(part, range(k)))
         if record is None:
             return ReachResult.concatenate(results)
-        return ReachResult.concatenate(results, rates=record[0].numpy(),
-                                       noise=record[1].numpy())
+        return ReachResult.concatenate(
+            results, rates=record[0].numpy(),
+            noise=None if record[1] is None else record[1].numpy())
 
     def _part_loops(self, k: int) -> list[ClosedLoop]:
         """k loops on this loop's cortex, one per thread of a split batch (made once)."""
@@ -277,7 +285,7 @@ class ClosedLoop:
         return self._parts[:k]
 
     def _simulate(self, targets, duration, seed, assist_gain, record_rates, noise, weights,
-                  differentiable, reaches=None, record_into=None):
+                  differentiable, reaches=None, record_into=None, record_noise=True):
         targets = np.asarray(targets, dtype=float)
         w = self.cortex.weights() if weights is None else weights
         n_brains = w.rec.shape[0]
@@ -321,16 +329,18 @@ class ClosedLoop:
         # On the CPU without gradients the network steps in numpy (`NumpyStep`), which also
         # holds the input buffer; otherwise `network_step` runs on the weights' device.
         fast = not differentiable and dev.type == "cpu"
-        if record_into is not None:  # [B, steps, n] and [B, steps, n + n_out] of a caller
+        keep_noise = record_rates and record_noise
+        if record_into is not None:  # a caller's [B, steps, n] and [B, steps, n + n_out] or None
             rates_rec, noise_rec = record_into
         elif record_rates:  # written in place step by step: no per-step copies to stack
             rates_rec = torch.empty(b, steps, n, device=dev)
             # every entry is written when there is noise; zeros stand for none
-            noise_rec = (torch.empty if noise else torch.zeros)(b, steps, n + n_out, device=dev)
+            noise_rec = ((torch.empty if noise else torch.zeros)(b, steps, n + n_out, device=dev)
+                         if keep_noise else None)
         if noise:
             eps = _draw(gens, counts, (p, r_per, n + n_out)).to(dev) * std
             noises = self._ou_noise(gens, counts, eps, decay, kick * std, steps, n,
-                                    noise_rec.view(p, r_per, steps, -1) if record_rates else None,
+                                    noise_rec.view(p, r_per, steps, -1) if keep_noise else None,
                                     as_numpy=fast)
         step = NumpyStep(w, r_per) if fast else None
         inputs = step.inputs.reshape(b, N_INPUTS) if fast else np.zeros((b, N_INPUTS),
@@ -383,7 +393,7 @@ class ClosedLoop:
             excitation=u_all.detach().cpu().numpy().astype(np.float64),
             rates=rates_rec.cpu().numpy() if record_rates else None,
             noise=(noise_rec.view(p, r_per * steps, -1).mul_(unit).view(b, steps, -1)
-                   .cpu().numpy() if record_rates else None),
+                   .cpu().numpy() if keep_noise else None),
         )
         return result, hand, vel, u_all
 
@@ -401,21 +411,27 @@ class ClosedLoop:
         ([P, R, steps, n + n_out]) the worker also writes each step's noise there; with
         `as_numpy` (CPU only) the steps come as numpy arrays.
         """
-        state = {"eps": eps, "t": 0}
+        state = {"eps": (eps[..., :n], eps[..., n:]), "t": 0}
 
         def compute(k):
             kicks = _draw(gens, counts, (k, *eps.shape), axis=1).to(eps.device)
             kicks.mul_(scale)
-            out = torch.empty_like(kicks)
-            prev = state["eps"]
-            for i in range(k):
-                prev = torch.mul(prev, decay, out=out[i]).add_(kicks[i])
-            state["eps"] = prev
+            # neurons and muscle drives in buffers of their own (elementwise, so the same
+            # numbers as one buffer), contiguous for the steps without a copy
+            parts = []
+            for prev, cols in zip(state["eps"], (slice(0, n), slice(n, None))):
+                out = torch.empty(kicks[..., cols].shape, device=eps.device)
+                for i in range(k):
+                    prev = torch.mul(prev, decay, out=out[i]).add_(kicks[i, ..., cols])
+                parts.append(out)
+            del kicks
+            state["eps"] = (parts[0][-1], parts[1][-1])
             if record is not None:
-                record[:, :, state["t"]:state["t"] + k] = out.permute(1, 2, 0, 3)
+                t = state["t"]
+                record[:, :, t:t + k, :n] = parts[0].permute(1, 2, 0, 3)
+                record[:, :, t:t + k, n:] = parts[1].permute(1, 2, 0, 3)
             state["t"] += k
-            parts = out[..., :n].contiguous(), out[..., n:].contiguous()
-            return tuple(x.numpy() for x in parts) if as_numpy else parts
+            return tuple(x.numpy() for x in parts) if as_numpy else tuple(parts)
 
         sizes = [min(block, steps - t) for t in range(0, steps, block)]
         if not self._noise_ahead:
