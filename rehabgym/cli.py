@@ -24,6 +24,7 @@ from rehabgym.healthy.demo import DemoConfig, run_demo
 from rehabgym.healthy.pretrain import PretrainConfig, pretrain
 from rehabgym.phenomena import ValidateConfig, validate
 from rehabgym.training import load_train_config, train
+from rehabgym.trials import BACKENDS, TrialConfig, run_trial, write_report
 
 
 def _timestamped(root: str) -> Path:
@@ -275,9 +276,40 @@ def _add_schedules(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_schedules)
 
 
+def _run_trial(args: argparse.Namespace) -> int:
+    try:
+        cfg = load_config(TrialConfig, args.config)
+    except (ConfigError, FileNotFoundError) as exc:
+        print(f"rehabgym trial: bad config: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else _timestamped(f"runs/trial/{cfg.name}")
+    write_text(out / "command.txt", " ".join(["rehabgym", *args.argv]) + "\n")
+    result = run_trial(cfg, out, backend=args.backend, workers=args.workers,
+                       address=args.address)
+    write_report(result, out)
+    print((out / "trial.md").read_text())
+    print(f"results, patients.csv, figures and config: {out}")
+    return 0
+
+
+def _add_trial(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("trial", help="a virtual randomised trial of therapists (local or Ray)")
+    p.add_argument("--config", required=True,
+                   help="trial YAML overriding TrialConfig (e.g. configs/trial/example.yaml)")
+    p.add_argument("--backend", choices=BACKENDS, default="local",
+                   help="local: worker processes here (default); ray: Ray Core tasks")
+    p.add_argument("--address", default=None,
+                   help="Ray cluster address (default: start a local one)")
+    p.add_argument("--workers", type=_count, default=None,
+                   help="worker processes / CPUs of a local Ray cluster (default: the cores)")
+    p.add_argument("--out", help="output folder (default: runs/trial/<name>/<timestamp>/); "
+                   "the same folder continues a killed trial")
+    p.set_defaults(func=_run_trial)
+
+
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_demo, _add_bench, _add_pretrain, _add_evaluate_healthy, _add_validate, _add_train,
-    _add_evaluate, _add_schedules]
+    _add_evaluate, _add_schedules, _add_trial]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -44,17 +44,30 @@ class Stages:
     def arrays(self, name: str, compute: Callable[[], dict[str, np.ndarray]]
                ) -> dict[str, np.ndarray]:
         """Stage `name` as arrays: read back if it finished before, else computed and saved."""
-        if self.folder is None:
-            return compute()
-        path = self.folder / f"{name}.npz"
-        if path.is_file():
-            self._reused(name, path)
-            with np.load(path, allow_pickle=False) as data:
-                return {k: data[k] for k in data.files}
+        done = self.load_arrays(name)
+        if done is not None:
+            return done
         out = compute()
-        with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            np.savez(f, **out)
+        self.save_arrays(name, out)
         return out
+
+    def load_arrays(self, name: str, announce: bool = True) -> dict[str, np.ndarray] | None:
+        """The arrays of stage `name` if it finished in an earlier run (saying so, unless
+        `announce` is off), else None."""
+        path = None if self.folder is None else self.folder / f"{name}.npz"
+        if path is None or not path.is_file():
+            return None
+        if announce:
+            self._reused(name, path)
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+
+    def save_arrays(self, name: str, arrays: dict[str, np.ndarray]) -> None:
+        """Keep stage `name`'s arrays (atomically; nothing without a folder)."""
+        if self.folder is None:
+            return
+        with atomic_path(self.folder / f"{name}.npz") as tmp, open(tmp, "wb") as f:
+            np.savez(f, **arrays)
 
     def record(self, name: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """Stage `name` as a JSON record: read back if it finished before, else computed."""

@@ -18,7 +18,14 @@ from gymnasium import spaces
 from rehabgym.config import to_dict
 from rehabgym.cortex.lesion import Lesion
 from rehabgym.envs.config import TherapyEnvConfig
-from rehabgym.patient import N_DIRECTIONS, Assessment, PatientBatch, PatientConfig, SessionPlan
+from rehabgym.patient import (
+    N_DIRECTIONS,
+    Assessment,
+    CohortConfig,
+    PatientBatch,
+    PatientConfig,
+    SessionPlan,
+)
 
 # Observation layout: profile (8) | score | therapy day | dose | fatigue | success | biomarkers
 OBS_PROFILE = slice(0, N_DIRECTIONS)
@@ -65,6 +72,15 @@ def current_assessments(batch: PatientBatch) -> list[Assessment]:
     return batch.assess()
 
 
+def admission(cohort: CohortConfig, rng: np.random.Generator, lesion: Lesion | None = None
+              ) -> tuple[Lesion, int]:
+    """The patient a ward slot admits from its generator: the lesion drawn from `cohort`
+    (unless given), then the patient's own seed. A trial screens its patients with it, without
+    an environment."""
+    lesion = cohort.sample(rng) if lesion is None else lesion
+    return lesion, int(rng.integers(2**31 - 1))
+
+
 class TherapyWard:
     """N patients in one `PatientBatch`, with what a therapy episode keeps per patient.
 
@@ -91,10 +107,10 @@ class TherapyWard:
         if len(rngs) != self.n or len(lesions) != self.n:
             raise ValueError(f"admit: expected {self.n} generators and lesions")
         cohort = self.cfg.cohort_config()
-        self.lesions = [cohort.sample(rng) if les is None else les
-                        for rng, les in zip(rngs, lesions)]
         # Each patient's own seed: slot i of a vector env is the single env of the same seed.
-        seeds = [int(rng.integers(2**31 - 1)) for rng in rngs]
+        admitted = [admission(cohort, rng, les) for rng, les in zip(rngs, lesions)]
+        self.lesions = [lesion for lesion, _ in admitted]
+        seeds = [seed for _, seed in admitted]
         self.batch = PatientBatch(self.lesions, self.cfg.patient, seed=seeds)
         if self.cfg.start_day > 0:
             self.batch.rest(self.cfg.start_day)

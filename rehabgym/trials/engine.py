@@ -1,0 +1,235 @@
+"""The work of a trial, in chunks of patients that run anywhere.
+
+A chunk is a plain-data task (`ChunkTask`): patient seeds, each one's arm, the arms' therapist
+specs (a model's file travels inside the task, so a Ray worker on another machine needs no
+shared disk) and the environment config. `screen_chunk` gives each patient's acute score;
+`treat_chunk` treats each with its arm's therapist for the horizon (`run_batch`, the engine
+`rehabgym evaluate` also runs on). A patient's result depends on its seed, its therapist and
+the environment only, never on the other patients of its chunk, the worker or the backend.
+
+Backends run chunk tasks and yield each result as it finishes: `local` (worker processes on
+this machine, or this process for one worker) and `ray` (one Ray Core task per chunk, on a
+cluster at `address` or on a local one started for the trial). Either way a chunk runs on one
+core: the simulation's threads are set to one, so parallelism comes from chunks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from functools import lru_cache
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from gymnasium.utils import seeding
+
+from rehabgym.config import from_dict, to_dict
+from rehabgym.envs.config import TherapyEnvConfig
+from rehabgym.envs.ward import admission
+from rehabgym.evaluation.cohort import env_make_kwargs, run_batch
+from rehabgym.patient import PatientBatch
+from rehabgym.reaching.threads import torch_threads
+from rehabgym.therapists import TherapistFactory, heuristic_factory, load_sb3_model, sb3_factory
+
+BACKENDS = ("local", "ray")
+
+
+class TrialChunkError(RuntimeError):
+    """A chunk failed; the message names the chunk and, where it can, the patient."""
+
+
+@dataclass(frozen=True)
+class ArmTherapist:
+    """An arm's therapist as a task carries it: the spec, and a model file's bytes."""
+
+    spec: str
+    model: bytes | None = None
+
+    @classmethod
+    def of(cls, spec: str) -> ArmTherapist:
+        if ":" not in spec:
+            return cls(spec)
+        return cls(spec, Path(spec.split(":", 1)[1]).read_bytes())
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """One chunk of patients: everything a worker needs, as plain data."""
+
+    index: int
+    seeds: tuple[int, ...]
+    arms: tuple[int, ...] = ()  # each patient's arm (index into `therapists`); screening: ()
+    therapists: tuple[ArmTherapist, ...] = ()
+    env_id: str = "rehabgym/Therapy-v1"
+    env: dict[str, Any] = field(default_factory=dict)  # a TherapyEnvConfig as plain data
+    sample: bool = False
+
+    def describe(self) -> str:
+        return f"chunk {self.index} (patient seeds {self.seeds[0]}..{self.seeds[-1]})"
+
+
+def one_thread_env(env: TherapyEnvConfig) -> dict[str, Any]:
+    """The environment config a chunk runs with (plain data): the simulation on one thread."""
+    data = to_dict(env)
+    data["patient"]["nthread"] = 1
+    return data
+
+
+# ---------------------------------------------------------------- what a worker runs
+def screen_chunk(task: ChunkTask) -> dict[str, np.ndarray]:
+    """The acute motor score (the day of the stroke) of each patient of the chunk: the lesion
+    and patient seed its environment would admit, assessed in one batch."""
+    cfg = from_dict(TherapyEnvConfig, task.env)
+    cohort = cfg.cohort_config()
+    # the generator a vector env's slot is reset with, for the same seed
+    admitted = [admission(cohort, seeding.np_random(seed)[0]) for seed in task.seeds]
+    try:
+        with torch_threads(1):
+            batch = PatientBatch([lesion for lesion, _ in admitted], cfg.patient,
+                                 seed=[s for _, s in admitted])
+    except Exception as exc:
+        raise TrialChunkError(f"screening {task.describe()}: {type(exc).__name__}: {exc}") \
+            from exc
+    return {"seeds": np.asarray(task.seeds, dtype=np.int64), "acute": batch.scores}
+
+
+def treat_chunk(task: ChunkTask) -> dict[str, np.ndarray]:
+    """Every patient of the chunk treated by its arm's therapist for one episode: scores by
+    therapy day, actions, rewards and dose (`run_batch`)."""
+    factories = [_factory(t, task.sample) for t in task.therapists]
+    kwargs = env_make_kwargs(task.env)
+    try:
+        with torch_threads(1):
+            rows = run_batch([factories[a] for a in task.arms], task.seeds, task.env_id, kwargs)
+    except Exception as exc:
+        raise TrialChunkError(_blame(task, factories, kwargs, exc)) from exc
+    return {"seeds": np.asarray(task.seeds, dtype=np.int64),
+            "arms": np.asarray(task.arms, dtype=np.int64),
+            **{key: np.stack([r[key] for r in rows])
+               for key in ("scores", "actions", "rewards")},
+            "dose": np.array([r["dose"] for r in rows])}
+
+
+def _blame(task: ChunkTask, factories: list[TherapistFactory], kwargs: dict[str, Any],
+           exc: BaseException) -> str:
+    """The error of a failed chunk, naming the first of its patients that fails alone (a
+    patient's episode does not depend on the others, so the culprit fails alone too)."""
+    what = f"{task.describe()}: {type(exc).__name__}: {exc}"
+    for seed, arm in zip(task.seeds, task.arms):
+        try:
+            with torch_threads(1):
+                run_batch([factories[arm]], [seed], task.env_id, kwargs)
+        except Exception as alone:
+            return (f"{task.describe()}: patient seed {seed} (arm {task.therapists[arm].spec!r})"
+                    f" fails: {type(alone).__name__}: {alone}")
+    return what + " (every patient runs alone: the failure needs the whole chunk)"
+
+
+def _factory(therapist: ArmTherapist, sample: bool) -> TherapistFactory:
+    if therapist.model is None:
+        return heuristic_factory(therapist.spec)
+    algorithm = therapist.spec.split(":", 1)[0]
+    return sb3_factory(_model(algorithm, therapist.model), deterministic=not sample)
+
+
+@lru_cache(maxsize=8)
+def _model(algorithm: str, data: bytes) -> Any:
+    """A model from its file's bytes (loaded once per worker process)."""
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    with tempfile.TemporaryDirectory(prefix="rehabgym-model-") as folder:
+        path = Path(folder) / f"{digest}.zip"
+        path.write_bytes(data)
+        return load_sb3_model(path, algorithm)
+
+
+# ---------------------------------------------------------------- backends
+ChunkFn = Callable[[ChunkTask], dict[str, np.ndarray]]
+
+
+def run_chunks(fn: ChunkFn, tasks: Sequence[ChunkTask], backend: str = "local",
+               workers: int | None = None, address: str | None = None
+               ) -> Iterator[tuple[ChunkTask, dict[str, np.ndarray]]]:
+    """`fn` on every task, on `backend`; yields (task, result) as each finishes. A failing
+    task raises its error (a `TrialChunkError` naming the chunk) after the tasks already
+    running have finished and been yielded."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend: {backend!r} is not one of {list(BACKENDS)}")
+    if not tasks:
+        return iter(())
+    workers = workers or os.cpu_count() or 1
+    if workers < 1:
+        raise ValueError(f"workers: must be >= 1, got {workers}")
+    if backend == "ray":
+        return _ray(fn, tasks, workers, address)
+    return _local(fn, tasks, workers)
+
+
+def _local(fn: ChunkFn, tasks: Sequence[ChunkTask], workers: int
+           ) -> Iterator[tuple[ChunkTask, dict[str, np.ndarray]]]:
+    if workers == 1 or len(tasks) == 1:
+        for task in tasks:
+            yield task, fn(task)
+        return
+    # spawned workers: a forked child would inherit torch's and the loop's threads mid-state
+    with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=get_context("spawn")) as pool:
+        pending = {pool.submit(fn, task): task for task in tasks}
+        error = None
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                task = pending.pop(future)
+                if future.exception() is not None:
+                    error = error or future.exception()
+                    for other in pending:
+                        other.cancel()
+                    continue
+                yield task, future.result()
+        if error is not None:
+            raise error
+
+
+def _ray(fn: ChunkFn, tasks: Sequence[ChunkTask], workers: int, address: str | None
+         ) -> Iterator[tuple[ChunkTask, dict[str, np.ndarray]]]:
+    try:
+        import ray
+    except ImportError as exc:
+        raise RuntimeError("backend 'ray' needs Ray: pip install -e \".[ray]\"") from exc
+    started = not ray.is_initialized()
+    if started:
+        # a cluster at `address`, else a local one with `workers` CPUs
+        ray.init(address=address, num_cpus=None if address else workers,
+                 include_dashboard=False, log_to_driver=False)
+    try:
+        # a worker that dies (killed, out of memory) is retried; an error of the chunk is not
+        remote = ray.remote(num_cpus=1, max_retries=3, retry_exceptions=False)(fn)
+        pending = {remote.remote(task): task for task in tasks}
+        error = None
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                task = pending.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except Exception as exc:
+                    error = error or _unwrap(exc)
+                    for other in pending:
+                        ray.cancel(other)
+                    continue
+                yield task, result
+        if error is not None:
+            raise error
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """The chunk's own error inside Ray's wrapper (its message names the chunk)."""
+    cause = getattr(exc, "cause", None)
+    return cause if isinstance(cause, BaseException) else exc
