@@ -199,8 +199,9 @@ def ancova(outcome: np.ndarray, baseline: np.ndarray, arms: np.ndarray, control:
     for k, name in enumerate(names):
         j = 2 + k
         a, c = y[arms == name], y[arms == control]
-        pooled = math.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(c) - 1) * c.var(ddof=1))
-                           / (len(a) + len(c) - 2)) if len(a) + len(c) > 2 else math.nan
+        df = len(a) + len(c) - 2
+        ss = float(((a - a.mean()) ** 2).sum() + ((c - c.mean()) ** 2).sum()) if len(a) else 0.0
+        pooled = math.sqrt(ss / df) if df > 0 else math.nan
         effect = Estimate(float(fit.params[j]), float(ci[j, 0]), float(ci[j, 1]), float(p[k]),
                           int(len(a) + len(c)))
         out.append(ArmEffect(name, effect, float(p_holm[k]),
@@ -244,10 +245,13 @@ def rate_difference(a: Rate, b: Rate) -> Estimate:
 
     if a.n == 0 or b.n == 0:
         return Estimate(math.nan, math.nan, math.nan, math.nan, a.n + b.n)
-    low, high = confint_proportions_2indep(a.count, a.n, b.count, b.n, method="newcomb",
-                                           alpha=ALPHA)
-    same = a.count * b.n == b.count * a.n and a.count in (0, a.n)  # both 0 % or both 100 %
-    p = 1.0 if same else float(test_proportions_2indep(a.count, a.n, b.count, b.n).pvalue)
+    # statsmodels also computes the ratio and odds ratio, dividing by zero for a 0 % rate
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low, high = confint_proportions_2indep(a.count, a.n, b.count, b.n, method="newcomb",
+                                               alpha=ALPHA)
+        same = a.count * b.n == b.count * a.n and a.count in (0, a.n)  # both 0 % or 100 %
+        p = 1.0 if same else float(test_proportions_2indep(a.count, a.n, b.count,
+                                                            b.n).pvalue)
     return Estimate(a.value - b.value, float(low), float(high), p, a.n + b.n)
 
 

@@ -38,3 +38,45 @@ def test_the_scorecards_estimates_match_known_cases() -> None:
     assert est.excludes_zero(+1) and not est.excludes_zero(-1)
     slope, r2 = slope_through_origin(np.array([10.0, 20, 30, 40]), np.array([7.0, 14, 21, 28]))
     assert slope.value == pytest.approx(0.7) and r2 == pytest.approx(1.0)
+
+
+def test_ancova_finds_an_arm_effect_adjusted_for_baseline_and_no_effect_where_none() -> None:
+    from rehabgym.stats import ancova
+
+    rng = np.random.default_rng(1)
+    n = 60
+    arms = np.repeat(["control", "better", "same"], n)
+    baseline = rng.uniform(20, 80, 3 * n)
+    effect = np.select([arms == "better"], [4.0], 0.0)
+    final = 10 + 0.9 * baseline + effect + rng.normal(0, 2.0, 3 * n)
+    effects, sd = ancova(final, baseline, arms, "control")
+    by = {e.arm: e for e in effects}
+    assert list(by) == ["better", "same"]
+    assert by["better"].effect.low < 4.0 < by["better"].effect.high
+    assert by["better"].effect.excludes_zero(+1) and by["better"].p_holm < 0.001
+    assert by["same"].effect.low < 0 < by["same"].effect.high and by["same"].p_holm > 0.05
+    assert by["same"].p_holm >= by["same"].effect.p
+    assert sd == pytest.approx(2.0, rel=0.2)  # the noise, not the baseline's spread
+    # reversed: the effect's sign follows
+    flipped, _ = ancova(final - 2 * effect, baseline, arms, "control")
+    assert flipped[0].effect.excludes_zero(-1)
+    with pytest.raises(ValueError, match="control"):
+        ancova(final, baseline, arms, "placebo")
+
+
+def test_responder_rates_and_sample_size_match_published_values() -> None:
+    from rehabgym.stats import rate_difference, responder_rate, sample_size
+
+    half = responder_rate(np.array([True] * 5 + [False] * 5))
+    assert half.value == 0.5
+    assert (half.low, half.high) == pytest.approx((0.2366, 0.7634), abs=1e-4)  # Wilson
+    diff = rate_difference(responder_rate(np.array([True] * 10 + [False] * 10)),
+                           responder_rate(np.array([True] * 5 + [False] * 15)))
+    assert diff.value == pytest.approx(0.25) and diff.low < 0 < diff.high
+    none = responder_rate(np.zeros(8, dtype=bool))
+    assert rate_difference(none, none).p == 1.0
+    # Cohen's d = 0.5 at 80 % power: 64 per arm (two-sided t-test), one more for the covariate
+    assert sample_size(5.0, 10.0) == 65
+    assert sample_size(10.0, 10.0) < sample_size(5.0, 10.0)
+    with pytest.raises(ValueError, match="difference"):
+        sample_size(0.0, 1.0)
