@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import math
 import os
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, nullcontext
+from multiprocessing import get_context
 from typing import Any
 
 import gymnasium as gym
@@ -21,15 +25,19 @@ import numpy as np
 from mujoco import rollout
 
 from rehabgym.arm import Arm, ArmConfig
+from rehabgym.config import load_config
 from rehabgym.cortex.lesion import Lesion
 from rehabgym.cortex.plasticity import RULES, PlasticityConfig
 from rehabgym.envs.config import resolve_config
 from rehabgym.envs.therapy import TherapyEnv
 from rehabgym.envs.vector import TherapyVectorEnv
 from rehabgym.healthy.checkpoint import load_checkpoint
-from rehabgym.patient import Patient, PatientConfig, SessionPlan
+from rehabgym.patient import CohortConfig, Patient, PatientBatch, PatientConfig, SessionPlan
+from rehabgym.patient.cohort import sample_cohort
+from rehabgym.reaching.heap import limit_heap
 from rehabgym.reaching.loop import ClosedLoop
 from rehabgym.reaching.targets import center_out_targets
+from rehabgym.trials import TrialConfig, run_trial
 
 
 def _best_of_each(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
@@ -272,13 +280,99 @@ def bench_patient(days: int = 5, reps: int = 60, one_core: bool = True,
     return out
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory (MB), where the OS reports it (else NaN)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return math.nan
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes there, KiB here
+
+
+def _batch_days(patients: int, days: int, reps: int, limited: bool) -> float:
+    """In a fresh process: `days` therapy days (practice `reps` reaches, then a day's rest)
+    of a batch of `patients` mixed-cohort patients on one thread; the peak RSS (MB). With
+    `limited`, the allocator set as in a trial's worker (`limit_heap`)."""
+    if limited:
+        limit_heap()
+    lesions = sample_cohort(CohortConfig.preset("mixed"), patients, 0)
+    batch = PatientBatch(lesions, PatientConfig(nthread=1), seed=0)
+    plan = SessionPlan(tuple(range(8)), reps)
+    for _ in range(days):
+        batch.practice([plan] * patients)
+        batch.rest(1)
+    return _peak_rss_mb()
+
+
+def bench_memory(sizes: tuple[int, ...] = (4, 32), days: int = 2, reps: int = 60,
+                 verbose: bool = True) -> dict:
+    """Peak memory of a batch of patients, each size in a fresh process: the memory per
+    patient is the slope of the peak over the batch size, the rest is a process's own (the
+    interpreter, torch, the healthy cortex). Measured as a trial's worker runs (the allocator
+    limited, `limit_heap`: what a trial's chunk size is chosen from) and with the C library's
+    default allocator (a user's own process)."""
+    if len(set(sizes)) < 2 or min(sizes) < 1:
+        raise ValueError(f"sizes: need two different batch sizes >= 1, got {sizes!r}")
+    out: dict[str, Any] = {"sizes": list(sizes), "days": days, "reps": reps}
+    for limited, key in ((True, "worker"), (False, "default")):
+        peaks = []
+        for p in sizes:
+            with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+                peaks.append(pool.submit(_batch_days, int(p), days, reps, limited).result())
+        slope, overhead = np.polyfit(np.asarray(sizes, float), np.asarray(peaks), 1)
+        out[key] = {"peak_mb": peaks, "mb_per_patient": float(slope),
+                    "overhead_mb": float(overhead)}
+        if verbose:
+            each = ", ".join(f"{p} patients {m:.0f} MB" for p, m in zip(sizes, peaks))
+            what = ("trial worker (allocator limited)" if limited
+                    else "default allocator (a user's process)")
+            print(f"{what}, peak RSS over {days} days of {reps} reaches + rest: {each} -> "
+                  f"{slope:.1f} MB per patient" + (" (target <= 10)" if limited else "")
+                  + f" + {overhead:.0f} MB a process")
+    out["mb_per_patient"] = out["worker"]["mb_per_patient"]
+    return out
+
+
+def bench_trial(patients: int = 16, days: int = 5, chunk: int = 4,
+                runs: tuple[tuple[str, int], ...] = (("local", 1), ("local", 2), ("ray", 1),
+                                                     ("ray", 2)),
+                verbose: bool = True) -> list[dict]:
+    """Patient-days per second of one small trial (two arms: no therapy, round robin) on each
+    (backend, workers) of `runs`, wall time including the start of the workers (and of a local
+    Ray cluster); the per-core rate divides by the workers. Every run gives the same patients.
+    """
+    cfg = load_config(TrialConfig, {
+        "name": "bench", "patients_per_arm": -(-patients // 2), "chunk_patients": chunk,
+        "arms": [{"name": "no_therapy", "therapist": "no_therapy"},
+                 {"name": "round_robin", "therapist": "round_robin"}],
+        "env": {"horizon_days": days}})
+    rows, first = [], None
+    for backend, workers in runs:
+        with tempfile.TemporaryDirectory(prefix="rehabgym-bench-") as folder:
+            t0 = time.perf_counter()
+            result = run_trial(cfg, folder, backend=backend, workers=workers, progress=False)
+            wall = time.perf_counter() - t0
+        first = result.scores if first is None else first
+        rate = cfg.n_patients * days / wall
+        rows.append({"backend": backend, "workers": workers, "seconds": wall,
+                     "patient_days_per_s": rate, "per_core": rate / workers,
+                     "same_patients": bool(np.array_equal(first, result.scores))})
+        if verbose:
+            print(f"{backend:5s} {workers} worker(s): {cfg.n_patients} patients x {days} days "
+                  f"in {wall:.1f} s -> {rate:.2f} patient-days/s ({rate / workers:.2f} per "
+                  f"core); same patients as the first run: {rows[-1]['same_patients']}")
+    return rows
+
+
 def bench_all(verbose: bool = True) -> list[dict]:
     """Every benchmark at its defaults, one after the other, summarised as a table of ratios
-    against their targets (`rehabgym bench` with no subcommand). About a minute on 2 cores."""
+    against their targets (`rehabgym bench` with no subcommand). About two minutes on 2 cores."""
     arm = {r["batch"]: r for r in bench_arm(verbose=verbose)}
     cortex = bench_cortex(verbose=verbose)
     patient = bench_patient(verbose=verbose)
     env = bench_env(verbose=verbose)
+    memory = bench_memory(verbose=verbose)
     rows = [
         {"benchmark": "arm: closed-loop Arm.step / raw mujoco.rollout speed, 64 arms",
          "measured": f"{arm[64]['ratio']:.2f}", "target": "—"},
@@ -291,6 +385,8 @@ def bench_all(verbose: bool = True) -> list[dict]:
         {"benchmark": f"env: native vector env / SyncVectorEnv, {env['num_envs']} patients "
                       "(days per second)",
          "measured": f"{env['ratio']:.2f}x", "target": ">= 3x"},
+        {"benchmark": "memory: peak RSS per patient of a trial worker's batch (slope)",
+         "measured": f"{memory['mb_per_patient']:.1f} MB", "target": "<= 10 MB"},
     ]
     width = max(len(r["benchmark"]) for r in rows)
     lines = [f"{'benchmark':<{width}}  {'measured':>9}  target"]

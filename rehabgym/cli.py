@@ -13,7 +13,15 @@ from datetime import datetime
 from pathlib import Path
 
 from rehabgym.atomic import write_text
-from rehabgym.bench import bench_all, bench_arm, bench_cortex, bench_env, bench_patient
+from rehabgym.bench import (
+    bench_all,
+    bench_arm,
+    bench_cortex,
+    bench_env,
+    bench_memory,
+    bench_patient,
+    bench_trial,
+)
 from rehabgym.config import ConfigError, load_config, save_config
 from rehabgym.cortex.plasticity import RULES
 from rehabgym.evaluation import compare_therapists
@@ -23,6 +31,7 @@ from rehabgym.healthy.criteria import check_healthy
 from rehabgym.healthy.demo import DemoConfig, run_demo
 from rehabgym.healthy.pretrain import PretrainConfig, pretrain
 from rehabgym.phenomena import ValidateConfig, validate
+from rehabgym.reaching.heap import limit_heap
 from rehabgym.training import load_train_config, train
 from rehabgym.trials import BACKENDS, TrialConfig, run_trial, write_report
 
@@ -97,6 +106,17 @@ def _run_bench_patient(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_bench_memory(args: argparse.Namespace) -> int:
+    bench_memory(tuple(args.sizes), days=args.days, reps=args.reps)
+    return 0
+
+
+def _run_bench_trial(args: argparse.Namespace) -> int:
+    runs = tuple((b, w) for b in args.backends for w in args.workers)
+    bench_trial(patients=args.patients, days=args.days, chunk=args.chunk, runs=runs)
+    return 0
+
+
 def _add_bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="speed benchmarks as ratios (no subcommand: all of them, "
                        "then a summary against their targets)")
@@ -121,6 +141,19 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     pt.add_argument("--all-cores", action="store_true",
                     help="run unpinned (default: pinned to one core, as the targets are stated)")
     pt.set_defaults(func=_run_bench_patient)
+    m = which.add_parser("memory", help="peak memory per patient of a batch (fresh processes)")
+    m.add_argument("--sizes", type=_count, nargs="+", default=[4, 32], help="batch sizes")
+    m.add_argument("--days", type=_count, default=2)
+    m.add_argument("--reps", type=_count, default=60)
+    m.set_defaults(func=_run_bench_memory)
+    t = which.add_parser("trial", help="patient-days per second of a small trial per backend "
+                         "and number of workers")
+    t.add_argument("--patients", type=_count, default=16)
+    t.add_argument("--days", type=_count, default=5, help="horizon (default 5)")
+    t.add_argument("--chunk", type=_count, default=4, help="patients per chunk (default 4)")
+    t.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
+    t.add_argument("--workers", type=_count, nargs="+", default=[1, 2])
+    t.set_defaults(func=_run_bench_trial)
 
 
 # ---------------------------------------------------------------- cortex: pretrain / evaluate
@@ -284,6 +317,7 @@ def _run_trial(args: argparse.Namespace) -> int:
         return 2
     out = Path(args.out) if args.out else _timestamped(f"runs/trial/{cfg.name}")
     write_text(out / "command.txt", " ".join(["rehabgym", *args.argv]) + "\n")
+    limit_heap()  # this process is a worker too when it runs the chunks itself
     result = run_trial(cfg, out, backend=args.backend, workers=args.workers,
                        address=args.address)
     write_report(result, out)

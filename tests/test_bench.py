@@ -41,8 +41,20 @@ def test_bench_without_subcommand_runs_all_and_reports_each_against_its_target(
     monkeypatch.setattr(bench, "bench_patient", lambda verbose: {
         "seconds_per_day": 0.2, "plasticity_cost_ratio": 1.2})
     monkeypatch.setattr(bench, "bench_env", lambda verbose: {"num_envs": 16, "ratio": 1.1})
+    monkeypatch.setattr(bench, "bench_memory", lambda verbose: {"mb_per_patient": 9.44})
     rows = bench.bench_all(verbose=False)
     measured = {r["target"]: r["measured"] for r in rows}
     assert measured == {"—": "0.90", "<= 2x": "1.80x", "<= 0.25 s": "0.200 s",
-                        "<= 1.25x": "1.20x", ">= 3x": "1.10x"}
+                        "<= 1.25x": "1.20x", ">= 3x": "1.10x", "<= 10 MB": "9.4 MB"}
     assert "1.20x" in capsys.readouterr().out
+
+
+def test_bench_memory_grows_with_the_batch_and_rejects_one_size() -> None:
+    out = bench.bench_memory(sizes=(1, 6), days=1, reps=8, verbose=False)
+    for key in ("worker", "default"):
+        peaks = out[key]["peak_mb"]
+        assert peaks[1] > peaks[0] > 100  # a process holds torch and a cortex
+        assert 0 < out[key]["mb_per_patient"] < 40
+    assert out["mb_per_patient"] == out["worker"]["mb_per_patient"]
+    with pytest.raises(ValueError, match="sizes"):
+        bench.bench_memory(sizes=(4, 4), verbose=False)

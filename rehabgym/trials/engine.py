@@ -10,11 +10,14 @@ the environment only, never on the other patients of its chunk, the worker or th
 Backends run chunk tasks and yield each result as it finishes: `local` (worker processes on
 this machine, or this process for one worker) and `ray` (one Ray Core task per chunk, on a
 cluster at `address` or on a local one started for the trial). Either way a chunk runs on one
-core: the simulation's threads are set to one, so parallelism comes from chunks.
+core: the simulation's threads are set to one, so parallelism comes from chunks. A worker's
+allocator maps blocks of 4 MB and more (`limit_heap`), which keeps a big chunk's memory from
+creeping up day after day.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import tempfile
@@ -34,6 +37,7 @@ from rehabgym.envs.config import TherapyEnvConfig
 from rehabgym.envs.ward import admission
 from rehabgym.evaluation.cohort import env_make_kwargs, run_batch
 from rehabgym.patient import PatientBatch
+from rehabgym.reaching.heap import limit_heap
 from rehabgym.reaching.threads import torch_threads
 from rehabgym.therapists import TherapistFactory, heuristic_factory, load_sb3_model, sb3_factory
 
@@ -177,7 +181,8 @@ def _local(fn: ChunkFn, tasks: Sequence[ChunkTask], workers: int
             yield task, fn(task)
         return
     # spawned workers: a forked child would inherit torch's and the loop's threads mid-state
-    with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=get_context("spawn"),
+                             initializer=limit_heap) as pool:
         pending = {pool.submit(fn, task): task for task in tasks}
         error = None
         while pending:
@@ -207,7 +212,8 @@ def _ray(fn: ChunkFn, tasks: Sequence[ChunkTask], workers: int, address: str | N
                  include_dashboard=False, log_to_driver=False)
     try:
         # a worker that dies (killed, out of memory) is retried; an error of the chunk is not
-        remote = ray.remote(num_cpus=1, max_retries=3, retry_exceptions=False)(fn)
+        remote = ray.remote(num_cpus=1, max_retries=3, retry_exceptions=False)(
+            functools.partial(_in_worker, fn))
         pending = {remote.remote(task): task for task in tasks}
         error = None
         while pending:
@@ -227,6 +233,12 @@ def _ray(fn: ChunkFn, tasks: Sequence[ChunkTask], workers: int, address: str | N
     finally:
         if started:
             ray.shutdown()
+
+
+def _in_worker(fn: ChunkFn, task: ChunkTask) -> dict[str, np.ndarray]:
+    """`fn(task)` in a Ray worker, whose allocator is set as a local worker's is."""
+    limit_heap()
+    return fn(task)
 
 
 def _unwrap(exc: BaseException) -> BaseException:
