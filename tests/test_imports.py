@@ -28,6 +28,8 @@ LOWER = {
                  "therapists", "evaluation"},
     "phenomena": {"config", "stats", "arm", "cortex", "reaching", "healthy", "patient", "envs",
                   "therapists", "evaluation"},
+    "trials": {"config", "stats", "arm", "cortex", "reaching", "healthy", "patient", "envs",
+               "therapists", "evaluation"},
 }
 for _part_name, _allowed in LOWER.items():  # files and configs are everyone's
     if _part_name not in ("atomic", "config", "stats", "stages"):
@@ -107,3 +109,9 @@ def test_a_patient_and_an_env_leave_the_users_torch_threads_alone() -> None:
             "env.reset(seed=0); env.step(env.action_space.sample()); "
             "print(torch.get_num_threads())")
     assert _run(code) == "2\n"
+
+
+def test_trials_load_ray_and_statsmodels_only_when_a_trial_needs_them() -> None:
+    code = ("import sys, rehabgym.trials, rehabgym.cli; "
+            "print('ray' in sys.modules, 'statsmodels' in sys.modules)")
+    assert _run(code) == "False False\n"
