@@ -255,7 +255,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else _timestamped("runs/evaluate")
     compare_therapists(args.therapist, args.patients, out, env_id=args.env_id,
                        env_kwargs=env_kwargs, seed=args.seed, baselines=args.baselines,
-                       sample=args.sample)
+                       sample=args.sample, workers=args.workers)
     return 0
 
 
@@ -274,6 +274,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sample", action="store_true",
                    help="models sample their policy (seeded per patient) instead of its argmax "
                         "(as runs with deterministic_eval: false are compared)")
+    p.add_argument("--workers", type=_count, default=None,
+                   help="worker processes (default: the cores)")
     p.add_argument("--out", help="report folder (default: runs/evaluate/<timestamp>/)")
     p.set_defaults(func=_run_evaluate)
 

@@ -20,11 +20,12 @@ import yaml
 
 import rehabgym  # noqa: F401  (registers the environments)
 from rehabgym.config import ConfigError, load_config
-from rehabgym.trials import Randomisation, TrialChunkError, TrialConfig, run_chunks, run_trial
-from rehabgym.trials import engine as engine_module
-from rehabgym.trials.engine import ChunkTask, one_thread_env, screen_chunk
+from rehabgym.evaluation import engine as engine_module
+from rehabgym.evaluation.engine import ChunkTask
+from rehabgym.trials import ChunkError, Randomisation, TrialConfig, run_chunks, run_trial
 from rehabgym.trials.randomise import randomise, strata_of
 from rehabgym.trials.report import write_report
+from rehabgym.trials.screening import screen_chunk, trial_env_kwargs
 
 SMALL = {
     "name": "small",
@@ -92,11 +93,12 @@ def test_bad_trial_configs_name_the_field():
 
 def test_screening_gives_the_acute_score_the_environment_admits():
     cfg = load_config(TrialConfig, SMALL)
-    env_cfg = {**one_thread_env(cfg.env), "start_day": 0}
+    kwargs = trial_env_kwargs(cfg.env)
+    kwargs["config"]["start_day"] = 0
     seeds = (7, 123456)
-    acute = screen_chunk(ChunkTask(0, seeds, env=env_cfg))["acute"]
+    acute = screen_chunk(ChunkTask(0, seeds, env_kwargs=kwargs))["acute"]
     for seed, score in zip(seeds, acute):
-        env = gym.make("rehabgym/Therapy-v1", config=env_cfg)
+        env = gym.make("rehabgym/Therapy-v1", **kwargs)
         _, info = env.reset(seed=seed)
         assert info["score"] == score
         env.close()
@@ -150,7 +152,7 @@ def test_a_failing_patient_is_named_with_its_chunk(monkeypatch, tmp_path):
 
     monkeypatch.setattr(engine_module, "run_batch", fails_for_one)
     cfg = load_config(TrialConfig, SMALL)
-    with pytest.raises(TrialChunkError, match=r"chunk 1 .*patient seed 2000003 .*diverged"):
+    with pytest.raises(ChunkError, match=r"chunk 1 .*patient seed 2000003 .*diverged"):
         run_trial(cfg, tmp_path, workers=1, progress=False)
 
 

@@ -10,8 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rehabgym.config import load_yaml
-from rehabgym.evaluation.cohort import env_make_kwargs, run_cohort
+from rehabgym.evaluation.cohort import CohortResult, env_make_kwargs
+from rehabgym.evaluation.engine import ArmTherapist, ChunkTask, run_stages, treat_chunk
 from rehabgym.evaluation.report import markdown_table, save_report
 from rehabgym.healthy.checkpoint import checkpoint_digest
 from rehabgym.stages import Stages
@@ -59,13 +62,16 @@ def compare_therapists(
     seed: int = 1_000_000,
     baselines: Sequence[str] | None = None,
     sample: bool = False,
+    workers: int | None = 1,
+    max_batch: int = 32,
 ) -> list[dict[str, Any]]:
     """`specs` (the first is tested against the rest) and `baselines` (default:
     `BASELINES`) on `patients` held-out seeded patients; report written into `out`, table
     printed. Environment kwargs default to those of the run a model spec comes from.
     `sample`: models act by sampling their policy (seeded per patient), not by its argmax.
-    Each therapist's results are kept in `out/stages/` once finished: run again with the same
-    `out`, a killed evaluation continues after the therapists it had finished."""
+    Each therapist's patients run in chunks of up to `max_batch` on the trial engine (`workers`
+    processes; None: the cores), each chunk kept in `out/stages/` once finished: run again
+    with the same `out`, a killed evaluation continues after the chunks it had finished."""
     if patients < 1:
         raise ValueError(f"patients: must be >= 1, got {patients}")
     if env_kwargs is None:
@@ -79,15 +85,33 @@ def compare_therapists(
         env_kwargs = env_make_kwargs(env_kwargs.get("config"), rest)
     env_kwargs = {**env_kwargs, "action_type": "multidiscrete"}
     names = list(dict.fromkeys([*specs, *(BASELINES if baselines is None else baselines)]))
-    plan = {name: therapist_factory(name, sample) for name in names}
+    for name in names:
+        therapist_factory(name, sample)  # a bad spec or a missing model fails before any work
     seeds = [seed + i for i in range(patients)]
-    env_for_stamp = {k: load_yaml(v) if k == "config" and isinstance(v, str) else v
-                     for k, v in env_kwargs.items()}  # an env YAML's content, not its path
+    # an env YAML's content, not its path: what the results depend on, and what a worker reads
+    env_kwargs = {k: load_yaml(v) if k == "config" and isinstance(v, str) else v
+                  for k, v in env_kwargs.items()}
     fingerprint = {"therapists": names, "checkpoint": checkpoint_digest(_checkpoint(env_kwargs)),
                    "models": [_model_stamp(n) for n in names],
-                   "seeds": seeds, "env_id": env_id, "env_kwargs": env_for_stamp, "sample": sample}
+                   "seeds": seeds, "env_id": env_id, "env_kwargs": env_kwargs, "sample": sample,
+                   "max_batch": max_batch}
     stages = Stages(out, fingerprint, "rehabgym evaluate")
-    results = run_cohort(plan, env_id, env_kwargs, seeds, progress=True, stages=stages)
+    tasks = []
+    for name in names:
+        therapist = (ArmTherapist.of(name),)
+        for start in range(0, patients, max_batch):
+            part = tuple(seeds[start:start + max_batch])
+            tasks.append(ChunkTask(len(tasks), part, (0,) * len(part), therapist, env_id,
+                                   env_kwargs, sample))
+    chunks = run_stages(stages, "therapy", tasks, treat_chunk, workers=workers)
+    per_name = -(-patients // max_batch)
+    results = {}
+    for k, name in enumerate(names):
+        mine = chunks[k * per_name:(k + 1) * per_name]
+        results[name] = CohortResult(
+            name=name, seeds=np.asarray(seeds),
+            **{key: np.concatenate([c[key] for c in mine])
+               for key in ("scores", "profiles", "actions", "rewards", "dose")})
     rows = save_report(results, out)
     print(markdown_table(rows))
     print(f"report: {out}")

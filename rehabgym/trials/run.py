@@ -9,30 +9,20 @@ of the config: a trial may go on with others, and gives the same per-patient res
 from __future__ import annotations
 
 import hashlib
-import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from gymnasium.utils import seeding
-from tqdm import tqdm
 
 from rehabgym.config import save_config, to_dict
 from rehabgym.envs.ward import admission
+from rehabgym.evaluation.engine import ArmTherapist, ChunkTask, run_stages, treat_chunk
 from rehabgym.healthy.checkpoint import checkpoint_digest
 from rehabgym.stages import Stages
 from rehabgym.trials.config import TrialConfig
-from rehabgym.trials.engine import (
-    ArmTherapist,
-    ChunkFn,
-    ChunkTask,
-    one_thread_env,
-    run_chunks,
-    screen_chunk,
-    treat_chunk,
-)
 from rehabgym.trials.randomise import randomise, strata_of
+from rehabgym.trials.screening import screen_chunk, trial_env_kwargs
 
 
 @dataclass
@@ -102,12 +92,12 @@ def run_trial(cfg: TrialConfig, out: str | Path, backend: str = "local",
     seeds = cfg.first_seed + np.arange(cfg.n_patients, dtype=np.int64)
     c = cfg.chunk_patients
     parts = [seeds[i:i + c] for i in range(0, len(seeds), c)]
-    env = one_thread_env(cfg.env)
+    env = trial_env_kwargs(cfg.env)
     run = {"backend": backend, "workers": workers, "address": address, "progress": progress}
 
-    screened = _stage(stages, "screen", [ChunkTask(k, tuple(map(int, p)), env=env)
+    screened = run_stages(stages, "screen", [ChunkTask(k, tuple(map(int, p)), env_kwargs=env)
                                          for k, p in enumerate(parts)],
-                      screen_chunk, unit="patient", per_patient=1, **run)
+                          screen_chunk, **run)
     acute = np.concatenate([s["acute"] for s in screened])
     strata = strata_of(acute, cfg.randomisation)
     arms = randomise(strata, len(cfg.arms), cfg.randomisation)
@@ -115,35 +105,11 @@ def run_trial(cfg: TrialConfig, out: str | Path, backend: str = "local",
     therapists = tuple(ArmTherapist.of(arm.therapist) for arm in cfg.arms)
     tasks = [ChunkTask(k, tuple(map(int, p)), tuple(map(int, arms[k * c:k * c + len(p)])),
                        therapists, cfg.env_id, env, cfg.sample) for k, p in enumerate(parts)]
-    treated = _stage(stages, "treat", tasks, treat_chunk, unit="patient-day",
-                     per_patient=cfg.env.horizon_days, **run)
+    treated = run_stages(stages, "treat", tasks, treat_chunk, unit="patient-day",
+                         per_patient=cfg.env.horizon_days, **run)
     cohort = cfg.env.cohort_config()
     lesions = [admission(cohort, seeding.np_random(int(s))[0])[0].summary() for s in seeds]
     return TrialResult(cfg, seeds, acute, strata, arms,
                        **{k: np.concatenate([t[k] for t in treated])
                           for k in ("scores", "actions", "rewards", "dose")},
                        lesions=lesions)
-
-
-def _stage(stages: Stages, name: str, tasks: Sequence[ChunkTask], fn: ChunkFn, unit: str,
-           per_patient: int, backend: str, workers: int | None, address: str | None,
-           progress: bool) -> list[dict[str, np.ndarray]]:
-    """Every task's result: those saved by an earlier run read back, the rest run on the
-    backend and each saved as soon as it finishes."""
-    results: dict[int, dict[str, np.ndarray]] = {}
-    for task in tasks:
-        done = stages.load_arrays(f"{name}_{task.index:05d}", announce=False)
-        if done is not None:
-            results[task.index] = done
-    if results:
-        print(f"rehabgym trial: {len(results)} of {len(tasks)} {name} chunks finished in an "
-              f"earlier run, read from {stages.folder}", file=sys.stderr)
-    todo = [t for t in tasks if t.index not in results]
-    total = sum(len(t.seeds) for t in tasks) * per_patient
-    with tqdm(total=total, desc=name, unit=unit, disable=not progress,
-              initial=total - sum(len(t.seeds) for t in todo) * per_patient) as bar:
-        for task, result in run_chunks(fn, todo, backend, workers, address):
-            stages.save_arrays(f"{name}_{task.index:05d}", result)
-            results[task.index] = result
-            bar.update(len(task.seeds) * per_patient)
-    return [results[t.index] for t in tasks]

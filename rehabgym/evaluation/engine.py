@@ -1,25 +1,26 @@
-"""The work of a trial, in chunks of patients that run anywhere.
+"""Therapists treating patients in chunks that run anywhere: the engine of `rehabgym trial`
+and `rehabgym evaluate`.
 
-A chunk is a plain-data task (`ChunkTask`): patient seeds, each one's arm, the arms' therapist
-specs (a model's file travels inside the task, so a Ray worker on another machine needs no
-shared disk) and the environment config. `screen_chunk` gives each patient's acute score;
-`treat_chunk` treats each with its arm's therapist for the horizon (`run_batch`, the engine
-`rehabgym evaluate` also runs on). A patient's result depends on its seed, its therapist and
-the environment only, never on the other patients of its chunk, the worker or the backend.
+A chunk is a plain-data task (`ChunkTask`): patient seeds, each one's therapist (an index into
+the task's therapist specs; a model's file travels inside the task, so a Ray worker on another
+machine needs no shared disk), the environment id and its `gymnasium.make` keyword arguments.
+`treat_chunk` treats each patient for one episode with `run_batch`. A patient's result depends
+on its seed, its therapist and the environment only, never on the other patients of its chunk,
+the worker or the backend.
 
-Backends run chunk tasks and yield each result as it finishes: `local` (worker processes on
-this machine, or this process for one worker) and `ray` (one Ray Core task per chunk, on a
-cluster at `address` or on a local one started for the trial). Either way a chunk runs on one
-core: the simulation's threads are set to one, so parallelism comes from chunks. A worker's
-allocator maps blocks of 4 MB and more (`limit_heap`), which keeps a big chunk's memory from
-creeping up day after day.
+Backends run chunk tasks and yield each result as it finishes: `local` (spawned worker
+processes on this machine, or this process for one worker) and `ray` (one Ray Core task per
+chunk, on a cluster at `address` or on a local one started for the run). A worker's allocator
+maps blocks of 4 MB and more (`limit_heap`), which keeps a big chunk's memory from creeping up
+day after day; a trial also runs each chunk's simulation on one thread, so parallelism comes
+from chunks.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -30,21 +31,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from gymnasium.utils import seeding
+from tqdm import tqdm
 
-from rehabgym.config import from_dict, to_dict
-from rehabgym.envs.config import TherapyEnvConfig
-from rehabgym.envs.ward import admission
-from rehabgym.evaluation.cohort import env_make_kwargs, run_batch
-from rehabgym.patient import PatientBatch
+from rehabgym.evaluation.cohort import run_batch
 from rehabgym.reaching.heap import limit_heap
 from rehabgym.reaching.threads import torch_threads
+from rehabgym.stages import Stages
 from rehabgym.therapists import TherapistFactory, heuristic_factory, load_sb3_model, sb3_factory
 
 BACKENDS = ("local", "ray")
 
 
-class TrialChunkError(RuntimeError):
+class ChunkError(RuntimeError):
     """A chunk failed; the message names the chunk and, where it can, the patient."""
 
 
@@ -68,55 +66,31 @@ class ChunkTask:
 
     index: int
     seeds: tuple[int, ...]
-    arms: tuple[int, ...] = ()  # each patient's arm (index into `therapists`); screening: ()
+    arms: tuple[int, ...] = ()  # each patient's therapist (index into `therapists`)
     therapists: tuple[ArmTherapist, ...] = ()
     env_id: str = "rehabgym/Therapy-v1"
-    env: dict[str, Any] = field(default_factory=dict)  # a TherapyEnvConfig as plain data
+    env_kwargs: dict[str, Any] = field(default_factory=dict)  # of `gymnasium.make`, plain data
     sample: bool = False
 
     def describe(self) -> str:
         return f"chunk {self.index} (patient seeds {self.seeds[0]}..{self.seeds[-1]})"
 
 
-def one_thread_env(env: TherapyEnvConfig) -> dict[str, Any]:
-    """The environment config a chunk runs with (plain data): the simulation on one thread."""
-    data = to_dict(env)
-    data["patient"]["nthread"] = 1
-    return data
-
-
 # ---------------------------------------------------------------- what a worker runs
-def screen_chunk(task: ChunkTask) -> dict[str, np.ndarray]:
-    """The acute motor score (the day of the stroke) of each patient of the chunk: the lesion
-    and patient seed its environment would admit, assessed in one batch."""
-    cfg = from_dict(TherapyEnvConfig, task.env)
-    cohort = cfg.cohort_config()
-    # the generator a vector env's slot is reset with, for the same seed
-    admitted = [admission(cohort, seeding.np_random(seed)[0]) for seed in task.seeds]
-    try:
-        with torch_threads(1):
-            batch = PatientBatch([lesion for lesion, _ in admitted], cfg.patient,
-                                 seed=[s for _, s in admitted])
-    except Exception as exc:
-        raise TrialChunkError(f"screening {task.describe()}: {type(exc).__name__}: {exc}") \
-            from exc
-    return {"seeds": np.asarray(task.seeds, dtype=np.int64), "acute": batch.scores}
-
-
 def treat_chunk(task: ChunkTask) -> dict[str, np.ndarray]:
-    """Every patient of the chunk treated by its arm's therapist for one episode: scores by
-    therapy day, actions, rewards and dose (`run_batch`)."""
+    """Every patient of the chunk treated by its therapist for one episode: scores and
+    per-direction profiles by therapy day, actions, rewards and dose (`run_batch`)."""
     factories = [_factory(t, task.sample) for t in task.therapists]
-    kwargs = env_make_kwargs(task.env)
+    kwargs = task.env_kwargs
     try:
         with torch_threads(1):
             rows = run_batch([factories[a] for a in task.arms], task.seeds, task.env_id, kwargs)
     except Exception as exc:
-        raise TrialChunkError(_blame(task, factories, kwargs, exc)) from exc
+        raise ChunkError(_blame(task, factories, kwargs, exc)) from exc
     return {"seeds": np.asarray(task.seeds, dtype=np.int64),
             "arms": np.asarray(task.arms, dtype=np.int64),
             **{key: np.stack([r[key] for r in rows])
-               for key in ("scores", "actions", "rewards")},
+               for key in ("scores", "profiles", "actions", "rewards")},
             "dose": np.array([r["dose"] for r in rows])}
 
 
@@ -160,7 +134,7 @@ def run_chunks(fn: ChunkFn, tasks: Sequence[ChunkTask], backend: str = "local",
                workers: int | None = None, address: str | None = None
                ) -> Iterator[tuple[ChunkTask, dict[str, np.ndarray]]]:
     """`fn` on every task, on `backend`; yields (task, result) as each finishes. A failing
-    task raises its error (a `TrialChunkError` naming the chunk) after the tasks already
+    task raises its error (a `ChunkError` naming the chunk) after the tasks already
     running have finished and been yielded."""
     if backend not in BACKENDS:
         raise ValueError(f"backend: {backend!r} is not one of {list(BACKENDS)}")
@@ -172,6 +146,33 @@ def run_chunks(fn: ChunkFn, tasks: Sequence[ChunkTask], backend: str = "local",
     if backend == "ray":
         return _ray(fn, tasks, workers, address)
     return _local(fn, tasks, workers)
+
+
+def run_stages(stages: Stages, name: str, tasks: Sequence[ChunkTask], fn: ChunkFn,
+               unit: str = "patient", per_patient: int = 1, backend: str = "local",
+               workers: int | None = None, address: str | None = None, progress: bool = True
+               ) -> list[dict[str, np.ndarray]]:
+    """Every task's result, in order: those an earlier run saved in `stages` read back, the
+    rest run on the backend and each saved as soon as it finishes (stage `<name>_<index>`),
+    with a progress bar of `per_patient` `unit`s a patient."""
+    results: dict[int, dict[str, np.ndarray]] = {}
+    for task in tasks:
+        done = stages.load_arrays(f"{name}_{task.index:05d}", announce=False)
+        if done is not None:
+            results[task.index] = done
+    if results:
+        print(f"{stages.label}: {len(results)} of {len(tasks)} {name} chunks finished in an "
+              f"earlier run, read from {stages.folder}", file=sys.stderr)
+    todo = [t for t in tasks if t.index not in results]
+    total = sum(len(t.seeds) for t in tasks) * per_patient
+    left = sum(len(t.seeds) for t in todo) * per_patient
+    with tqdm(total=total, desc=name, unit=unit, disable=not progress,
+              initial=total - left) as bar:
+        for task, result in run_chunks(fn, todo, backend, workers, address):
+            stages.save_arrays(f"{name}_{task.index:05d}", result)
+            results[task.index] = result
+            bar.update(len(task.seeds) * per_patient)
+    return [results[t.index] for t in tasks]
 
 
 def _local(fn: ChunkFn, tasks: Sequence[ChunkTask], workers: int
@@ -212,9 +213,8 @@ def _ray(fn: ChunkFn, tasks: Sequence[ChunkTask], workers: int, address: str | N
                  include_dashboard=False, log_to_driver=False)
     try:
         # a worker that dies (killed, out of memory) is retried; an error of the chunk is not
-        remote = ray.remote(num_cpus=1, max_retries=3, retry_exceptions=False)(
-            functools.partial(_in_worker, fn))
-        pending = {remote.remote(task): task for task in tasks}
+        remote = ray.remote(num_cpus=1, max_retries=3, retry_exceptions=False)(_in_worker)
+        pending = {remote.remote(fn, task): task for task in tasks}
         error = None
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
