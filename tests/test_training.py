@@ -256,3 +256,28 @@ def test_a_run_killed_with_sigkill_resumes_to_the_same_count_counting_nothing_tw
     assert steps == sorted(set(steps)) and steps[-1] == total  # each evaluation once
     assert set(range(0, total + 1, 100)) <= set(steps)
     assert not list(out.rglob(".*.zip*"))  # no temporary file left behind
+
+
+@pytest.mark.parametrize("normalize_reward", [False, True])
+def test_a_resumed_run_is_the_uninterrupted_run(tmp_path: Path, normalize_reward: bool) -> None:
+    """Resumed from a mid-run checkpoint (patients mid-episode), training ends with the
+    uninterrupted run's parameters, bit for bit."""
+    config = {"experiment": "exact", "env_config": TINY_ENV, "n_envs": 2, "vec_env": "native",
+              "total_timesteps": 16, "eval_every": 0, "eval_patients": 1,
+              "final_eval_patients": 0, "checkpoint_every": 6, "progress_bar": False,
+              "normalize_reward": normalize_reward, "out_root": str(tmp_path),
+              "hyperparameters": {"n_steps": 4, "batch_size": 4, "n_epochs": 2}}
+    whole = train(load_train_config(config), out=tmp_path / "whole", command=["whole"])
+    checkpoint = whole / "checkpoints" / "model_8_steps.zip"  # day 4 of a 3-day episode
+    assert (whole / "checkpoints" / "model_resume_8_steps.pt").is_file()
+    resumed = train(load_train_config(config), out=tmp_path / "resumed",
+                    resume=checkpoint, command=["resumed"])
+    a, b = (PPO.load(run / "model.zip").policy.state_dict() for run in (whole, resumed))
+    assert PPO.load(resumed / "model.zip").num_timesteps == 16
+    assert all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)
+    # a checkpoint without its resume file continues the count but not the numbers
+    (whole / "checkpoints" / "model_resume_8_steps.pt").unlink()
+    other = train(load_train_config(config), out=tmp_path / "other", resume=checkpoint,
+                  command=["other"])
+    c = PPO.load(other / "model.zip").policy.state_dict()
+    assert not all(np.array_equal(a[k].numpy(), c[k].numpy()) for k in a)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
@@ -28,6 +29,8 @@ from rehabgym.envs.actions import action_space, check_action, decode_action, to_
 from rehabgym.envs.config import TherapyEnvConfig, resolve_config
 from rehabgym.envs.render import render_rgb
 from rehabgym.envs.ward import TherapyWard, check_options, lesion_from_option, observation_space
+from rehabgym.patient import PatientBatch
+from rehabgym.patient.state import data_state, state_data
 
 
 class TherapyVectorEnv(VectorEnv):
@@ -97,6 +100,36 @@ class TherapyVectorEnv(VectorEnv):
         for i in range(n):
             infos = self._add_info(infos, self.ward.info(i), i)
         return self.ward.observations(), infos
+
+    def get_state(self) -> dict[str, Any]:
+        """Everything that fixes this env's future, as data (`torch.load(weights_only=True)`
+        reads it back): the patients mid-episode, each slot's generator and the autoreset
+        flags. `set_state` on an env of the same config and size continues exactly."""
+        w = self.ward
+        if w.batch is None:
+            raise RuntimeError("call reset() before get_state()")
+        return {"batch": state_data(w.batch.get_state()),
+                "therapy_day": torch.from_numpy(w.therapy_day.copy()),
+                "history": [list(map(float, h)) for h in w.history],
+                "success": torch.from_numpy(w.success.copy()),
+                "rngs": [r.bit_generator.state for r in self._rngs],
+                "autoreset": torch.from_numpy(self._autoreset.copy())}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Continue from `get_state`'s state (of an env of the same config and size)."""
+        if len(state["rngs"]) != self.num_envs:
+            raise ValueError(f"state: of {len(state['rngs'])} sub-environments, this env has "
+                             f"{self.num_envs}")
+        w = self.ward
+        w.batch = PatientBatch.from_state(data_state(state["batch"]))
+        w.lesions = list(w.batch.lesions)
+        w.assessment = list(w.batch.last)
+        w.therapy_day = state["therapy_day"].numpy().copy()
+        w.history = [list(h) for h in state["history"]]
+        w.success = state["success"].numpy().copy()
+        for rng, st in zip(self._rngs, state["rngs"]):
+            rng.bit_generator.state = st
+        self._autoreset = state["autoreset"].numpy().copy()
 
     def _lesions(self, options: dict[str, Any] | None) -> list:
         value = (options or {}).get("lesion")

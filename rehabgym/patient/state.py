@@ -36,12 +36,26 @@ def _assessment(data: dict[str, Any]) -> Assessment:
                          for k, v in data.items()})
 
 
-def write_state(state: dict[str, Any], path: str | Path) -> None:
-    """Write `state` to `path` as data, atomically (a kill leaves the previous file)."""
-    data = {"kind": KIND, "version": VERSION,
-            **{k: v for k, v in state.items() if k not in ARRAYS and k != "last"},
+def state_data(state: dict[str, Any]) -> dict[str, Any]:
+    """A batch's state (`PatientBatch.get_state`) as what `torch.load(weights_only=True)` reads
+    back: tensors, numbers, strings, lists and dicts."""
+    return {**{k: v for k, v in state.items() if k not in ARRAYS and k != "last"},
             **{k: torch.from_numpy(np.array(state[k])) for k in ARRAYS},
             "last": [_assessment_data(a) for a in state["last"]]}
+
+
+def data_state(data: dict[str, Any]) -> dict[str, Any]:
+    """The batch state `state_data` made data of, back."""
+    state = dict(data)
+    for k in ARRAYS:
+        state[k] = state[k].numpy()
+    state["last"] = [_assessment(a) for a in state["last"]]
+    return state
+
+
+def write_state(state: dict[str, Any], path: str | Path) -> None:
+    """Write `state` to `path` as data, atomically (a kill leaves the previous file)."""
+    data = {"kind": KIND, "version": VERSION, **state_data(state)}
     with atomic_path(path) as tmp:
         torch.save(data, tmp)
 
@@ -69,8 +83,4 @@ def read_state(path: str | Path) -> dict[str, Any]:
         raise ValueError(f"{path}: not {expected}; it holds {what}")
     if data.get("version") != VERSION:
         raise ValueError(f"{path}: version {data.get('version')!r}, expected {expected}")
-    state = {k: v for k, v in data.items() if k not in ("kind", "version")}
-    for k in ARRAYS:
-        state[k] = state[k].numpy()
-    state["last"] = [_assessment(a) for a in state["last"]]
-    return state
+    return data_state({k: v for k, v in data.items() if k not in ("kind", "version")})

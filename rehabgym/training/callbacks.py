@@ -23,6 +23,7 @@ from rehabgym.evaluation.figures import (
 from rehabgym.stats import mean_ci
 from rehabgym.therapists import TherapistFactory, heuristic_factory, sb3_factory
 from rehabgym.training.config import TrainConfig
+from rehabgym.training.resume import can_resume_exactly, resume_file, save_resume
 
 TB_ONLY = ("stdout", "log", "json", "csv")  # logger formats that cannot show figures/hparams
 
@@ -114,29 +115,42 @@ class RecoveryEvalCallback(BaseCallback):
 
 
 class AtomicCheckpoints(BaseCallback):
-    """Every `every` calls (of `n_envs` timesteps each): the model saved as
-    `<folder>/model_<timesteps>_steps.zip`, with the `VecNormalize` statistics beside it
-    (`model_vecnormalize_<timesteps>_steps.pkl`) when `normalize`; each file written whole or
-    not at all, so a run killed while saving still resumes from its last complete checkpoint.
+    """Where a rollout starts, once `every` timesteps have passed since the last checkpoint:
+    the model saved as `<folder>/model_<timesteps>_steps.zip`, with the `VecNormalize`
+    statistics beside it (`model_vecnormalize_<timesteps>_steps.pkl`) when `normalize`, and on
+    the native vector env the state a resumed run needs to continue exactly
+    (`model_resume_<timesteps>_steps.pt`, `training/resume.py`). Each file is written whole or
+    not at all, the model last, so a run killed while saving resumes from its last complete
+    checkpoint. At a rollout's start the rollout buffer is empty and the last update done.
     """
 
     def __init__(self, every: int, folder: Path, normalize: bool) -> None:
         super().__init__()
         self.every, self.folder, self.normalize = every, Path(folder), normalize
+        self._last = 0
 
     def _on_training_start(self) -> None:
         if self.folder.is_dir():
             remove_leftovers(self.folder)  # what a run killed while saving left behind
+        self._last = self.num_timesteps  # a resumed run does not save its checkpoint again
+
+    def _on_rollout_start(self) -> None:
+        n = self.num_timesteps
+        if n - self._last < self.every:
+            return
+        venv = self.model.get_env()
+        if self.normalize:
+            stats = self.model.get_vec_normalize_env()
+            with atomic_path(self.folder / f"model_vecnormalize_{n}_steps.pkl") as tmp:
+                stats.save(str(tmp))
+        checkpoint = self.folder / f"model_{n}_steps.zip"
+        if venv is not None and can_resume_exactly(venv):
+            save_resume(resume_file(checkpoint), venv)
+        with atomic_path(checkpoint) as tmp:
+            self.model.save(tmp)
+        self._last = n
 
     def _on_step(self) -> bool:
-        if self.n_calls % self.every == 0:
-            n = self.num_timesteps
-            if self.normalize:
-                stats = self.model.get_vec_normalize_env()
-                with atomic_path(self.folder / f"model_vecnormalize_{n}_steps.pkl") as tmp:
-                    stats.save(str(tmp))
-            with atomic_path(self.folder / f"model_{n}_steps.zip") as tmp:
-                self.model.save(tmp)
         return True
 
 

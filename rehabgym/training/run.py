@@ -30,6 +30,7 @@ from rehabgym.evaluation.figures import before_after_figure
 from rehabgym.therapists import heuristic_factory, sb3_factory
 from rehabgym.training.callbacks import AtomicCheckpoints, RecoveryEvalCallback, TqdmCallback
 from rehabgym.training.config import TrainConfig
+from rehabgym.training.resume import can_resume_exactly, load_resume, resume_file
 from rehabgym.training.vec_env import make_train_env, normalization_file
 
 
@@ -65,7 +66,12 @@ def _make_model(cfg: TrainConfig, venv: VecEnv, resume: Path | None) -> Any:
             if not stats.is_file():
                 raise ConfigError(f"resume: normalize_reward is on but {stats} is missing")
             venv.ret_rms = VecNormalize.load(str(stats), venv.venv).ret_rms
-        return cls.load(resume, env=venv, device=cfg.device)
+        exact = resume_file(resume).is_file() and can_resume_exactly(venv)
+        # the env is not reset when its state is restored: the run goes on mid-episode
+        model = cls.load(resume, env=venv, device=cfg.device, force_reset=not exact)
+        if exact:
+            load_resume(resume_file(resume), venv)
+        return model
     return cls(cfg.policy, venv, seed=cfg.seed, device=cfg.device, verbose=0,
                **cfg.hyperparameters)
 
@@ -77,9 +83,11 @@ def train(cfg: TrainConfig, out: Path | None = None, resume: str | Path | None =
     `resume` is a checkpoint `.zip` or a run folder (its latest checkpoint): the timestep count
     continues from it, and the run goes on in the checkpoint's run folder when it lies in
     `<run>/checkpoints/`. What the interrupted run logged to TensorBoard after that checkpoint
-    is purged, so no timestep is counted twice. A resumed run is not the uninterrupted run step
-    for step: the model and its optimiser continue from the checkpoint, but the environments
-    start new episodes and the random generators start again, so the policy after the
+    is purged, so no timestep is counted twice. On the native vector env (the default) a
+    resumed run is the uninterrupted run number for number: checkpoints are taken where a
+    rollout starts, with the env's patients mid-episode and the random generators
+    (`training/resume.py`). On SB3's own vector envs, or for DQN (no replay buffer saved), the
+    environments start new episodes and the generators start again, so the policy after the
     checkpoint differs from the one an uninterrupted run would have learned.
     """
     resume_path = latest_checkpoint(Path(resume)) if resume is not None else None
@@ -104,8 +112,8 @@ def train(cfg: TrainConfig, out: Path | None = None, resume: str | Path | None =
         evaluator = RecoveryEvalCallback(cfg)
         callbacks: list[BaseCallback] = [evaluator]
         if cfg.checkpoint_every:
-            callbacks.append(AtomicCheckpoints(max(cfg.checkpoint_every // cfg.n_envs, 1),
-                                               out / "checkpoints", cfg.normalize_reward))
+            callbacks.append(AtomicCheckpoints(cfg.checkpoint_every, out / "checkpoints",
+                                               cfg.normalize_reward))
         if cfg.progress_bar:
             callbacks.append(TqdmCallback())
         if remaining > 0:
