@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import ray
 import yaml
+from stable_baselines3 import PPO
 
 import rehabgym  # noqa: F401  (registers the environments)
 from rehabgym.config import ConfigError, load_config
@@ -39,10 +40,21 @@ SMALL = {
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    """The small trial in this process (one worker), with its report."""
+def with_model(tmp_path_factory):
+    """SMALL with a fourth arm: an (untrained) PPO model, whose file travels in the tasks."""
+    folder = tmp_path_factory.mktemp("model")
+    env = gym.make("rehabgym/Therapy-v1", horizon_days=2)
+    PPO("MlpPolicy", env, seed=0, n_steps=8, batch_size=8).save(folder / "model.zip")
+    env.close()
+    arm = {"name": "ppo", "therapist": f"ppo:{folder / 'model.zip'}"}
+    return {**SMALL, "arms": [*SMALL["arms"], arm]}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, with_model):
+    """The small trial with a model arm in this process (one worker), with its report."""
     out = tmp_path_factory.mktemp("reference")
-    cfg = load_config(TrialConfig, SMALL)
+    cfg = load_config(TrialConfig, with_model)
     result = run_trial(cfg, out, workers=1, progress=False)
     write_report(result, out)
     return out, result
@@ -112,9 +124,10 @@ def ray_cluster():
     ray.shutdown()
 
 
-def test_local_and_ray_give_the_same_patients_bit_for_bit(reference, tmp_path, ray_cluster):
+def test_local_and_ray_give_the_same_patients_bit_for_bit(reference, tmp_path, ray_cluster,
+                                                          with_model):
     out, result = reference
-    cfg = load_config(TrialConfig, SMALL)
+    cfg = load_config(TrialConfig, with_model)
     expected = (out / "patients.csv").read_bytes()
     for backend, workers in (("local", 2), ("ray", 2)):
         folder = tmp_path / f"{backend}{workers}"
@@ -126,6 +139,7 @@ def test_local_and_ray_give_the_same_patients_bit_for_bit(reference, tmp_path, r
     # therapy happened: the fixed schedule practised every day, no therapy never
     dose = {r["arm"]: float(r["dose"]) for r in rows}
     assert dose["no_therapy"] == 0 and dose["fixed"] == 2 * 15
+    assert {r["arm"] for r in rows} == {"no_therapy", "fixed", "adaptive", "ppo"}
 
 
 def test_ray_retries_a_chunk_whose_worker_died(tmp_path, ray_cluster):
@@ -157,10 +171,10 @@ def test_a_failing_patient_is_named_with_its_chunk(monkeypatch, tmp_path):
 
 
 # ---------------------------------------------------------------- faults
-def test_a_trial_killed_mid_run_continues_to_the_same_results(reference, tmp_path):
+def test_a_trial_killed_mid_run_continues_to_the_same_results(reference, tmp_path, with_model):
     out, _ = reference
     config = tmp_path / "small.yaml"
-    config.write_text(yaml.safe_dump(SMALL))
+    config.write_text(yaml.safe_dump(with_model))
     folder = tmp_path / "killed"
     cmd = [sys.executable, "-m", "rehabgym", "trial", "--config", str(config), "--workers", "1",
            "--out", str(folder)]
@@ -191,8 +205,8 @@ def test_the_report_agrees_with_its_patients(reference):
         assert summary["final_score"]["value"] == pytest.approx(np.mean(finals))
         responders = sum(r["responder"] == "True" for r in rows if r["arm"] == arm)
         assert summary["responders"]["count"] == responders
-    assert set(report["comparisons"]["final_score"]) == {"fixed", "adaptive"}
+    assert set(report["comparisons"]["final_score"]) == {"fixed", "adaptive", "ppo"}
     for name in ("recovery_curves", "forest", "gain_by_baseline"):
         assert (out / f"{name}.png").stat().st_size > 0
     md = (out / "trial.md").read_text()
-    assert "| fixed | 2 |" in md and "(control)" in md
+    assert f"| fixed | {report['arms']['fixed']['patients']} |" in md and "(control)" in md
