@@ -191,6 +191,10 @@ def ancova(outcome: np.ndarray, baseline: np.ndarray, arms: np.ndarray, control:
         raise ValueError(f"control: {control!r} is not one of the arms {sorted(set(arms))}")
     design = np.column_stack([np.ones_like(y), x0 - x0.mean()]
                              + [(arms == a).astype(float) for a in names])
+    if len(y) <= design.shape[1]:  # no residual degree of freedom: nothing can be estimated
+        nan = Estimate(math.nan, math.nan, math.nan, math.nan, len(y))
+        return [ArmEffect(a, nan, math.nan, math.nan, int((arms == a).sum()),
+                          int((arms == control).sum())) for a in names], math.nan
     fit = sm.OLS(y, design).fit()
     ci = fit.conf_int(ALPHA)
     p = np.asarray(fit.pvalues[2:], dtype=float)

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import gymnasium as gym
@@ -210,3 +211,15 @@ def test_the_report_agrees_with_its_patients(reference):
         assert (out / f"{name}.png").stat().st_size > 0
     md = (out / "trial.md").read_text()
     assert f"| fixed | {report['arms']['fixed']['patients']} |" in md and "(control)" in md
+
+
+def test_a_trial_too_small_to_compare_still_reports_without_warnings(tmp_path):
+    cfg = load_config(TrialConfig, {**SMALL, "patients_per_arm": 1,
+                                    "env": {"horizon_days": 1, "start_day": 1}})
+    result = run_trial(cfg, tmp_path, workers=1, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = write_report(result, tmp_path)
+    assert report["sample_size"]["patients_per_arm"] is None  # 3 patients, 4 parameters
+    assert all(np.isnan(e["value"]) for e in report["comparisons"]["final_score"].values())
+    assert "(control)" in (tmp_path / "trial.md").read_text()

@@ -42,7 +42,9 @@ def forest_figure(report: dict[str, Any]) -> Figure:
     arms = [a for a in report["arms"] if a != report["control"]]
     for ax, outcome in zip(axes, outcomes):
         for y, name in enumerate(arms):
-            e = report["comparisons"][outcome][name]
+            e = report["comparisons"][outcome].get(name)
+            if e is None or not math.isfinite(e["value"]):
+                continue  # an arm without patients, or too few to compare
             if math.isfinite(e["low"]):
                 ax.plot([e["low"], e["high"]], [y, y], color="C0")
             ax.plot(e["value"], y, "o", color="C0")

@@ -131,8 +131,10 @@ def markdown(report: dict[str, Any], cfg: TrialConfig) -> str:
         if eff:
             versus = (f"{_ci(eff)} | {_p(eff['p'])} | {_p(eff['p_holm'])} | "
                       f"{eff['cohen_d']:.2f}")
-        else:
+        elif name == control:
             versus = "(control) | — | — | —"
+        else:
+            versus = "— (too few patients to compare) | — | — | —"
         lines.append(f"| {name} | {arm['patients']} | {arm['baseline_score']['value']:.1f} | "
                      f"{_ci(arm[primary])} | {versus} | {rate} | {resp_txt} | "
                      f"{_p(resp['p']) if resp else '—'} |")
