@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, nullcontext
 from multiprocessing import get_context
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -280,8 +281,25 @@ def bench_patient(days: int = 5, reps: int = 60, one_core: bool = True,
     return out
 
 
+def _reset_peak_rss() -> None:
+    """Start this process's peak-memory count again from now (Linux: `clear_refs` 5 resets
+    VmHWM), so a transient peak of importing does not hide the batch's."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
 def _peak_rss_mb() -> float:
-    """This process's peak resident memory (MB), where the OS reports it (else NaN)."""
+    """This process's peak resident memory (MB) since `_reset_peak_rss` where Linux reports it
+    (VmHWM), else since it started (`ru_maxrss`), else NaN."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     try:
         import resource
     except ImportError:  # Windows
@@ -296,6 +314,7 @@ def _batch_days(patients: int, days: int, reps: int, limited: bool) -> float:
     `limited`, the allocator set as in a trial's worker (`limit_heap`)."""
     if limited:
         limit_heap()
+    _reset_peak_rss()
     lesions = sample_cohort(CohortConfig.preset("mixed"), patients, 0)
     batch = PatientBatch(lesions, PatientConfig(nthread=1), seed=0)
     plan = SessionPlan(tuple(range(8)), reps)

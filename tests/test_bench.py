@@ -50,7 +50,7 @@ def test_bench_without_subcommand_runs_all_and_reports_each_against_its_target(
 
 
 def test_bench_memory_grows_with_the_batch_and_rejects_one_size() -> None:
-    out = bench.bench_memory(sizes=(1, 6), days=1, reps=8, verbose=False)
+    out = bench.bench_memory(sizes=(1, 16), days=1, reps=16, verbose=False)
     for key in ("worker", "default"):
         peaks = out[key]["peak_mb"]
         assert peaks[1] > peaks[0] > 100  # a process holds torch and a cortex
