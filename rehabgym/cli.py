@@ -255,7 +255,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else _timestamped("runs/evaluate")
     compare_therapists(args.therapist, args.patients, out, env_id=args.env_id,
                        env_kwargs=env_kwargs, seed=args.seed, baselines=args.baselines,
-                       sample=args.sample, workers=args.workers)
+                       sample=args.sample, workers=args.workers, backend=args.backend,
+                       address=args.address)
     return 0
 
 
@@ -275,7 +276,11 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
                    help="models sample their policy (seeded per patient) instead of its argmax "
                         "(as runs with deterministic_eval: false are compared)")
     p.add_argument("--workers", type=_count, default=None,
-                   help="worker processes (default: the cores)")
+                   help="worker processes / CPUs of a local Ray cluster (default: the cores)")
+    p.add_argument("--backend", choices=BACKENDS, default="local",
+                   help="local: worker processes here (default); ray: Ray Core tasks")
+    p.add_argument("--address", default=None,
+                   help="Ray cluster address (default: start a local one)")
     p.add_argument("--out", help="report folder (default: runs/evaluate/<timestamp>/)")
     p.set_defaults(func=_run_evaluate)
 

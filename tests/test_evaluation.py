@@ -82,3 +82,20 @@ def test_a_killed_evaluation_continues_after_its_finished_therapists(tmp_path: P
 
 class Killed(BaseException):
     """Stands in for the process dying."""
+
+
+def test_evaluate_gives_the_same_report_in_process_and_on_ray(tmp_path: Path) -> None:
+    import ray
+
+    kwargs = {"env_kwargs": {"config": TINY_ENV}, "baselines": ["no_therapy"], "max_batch": 1}
+    here = compare_therapists(["worst_first"], 2, tmp_path / "here", workers=1, **kwargs)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        there = compare_therapists(["worst_first"], 2, tmp_path / "ray", backend="ray",
+                                   **kwargs)
+    finally:
+        ray.shutdown()
+    assert [r["therapist"] for r in there] == [r["therapist"] for r in here]
+    for name in ("patients.csv", "evaluation.csv"):
+        assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
+    assert len(list((tmp_path / "ray" / "stages").glob("therapy_*.npz"))) == 4  # 2 x 2 chunks

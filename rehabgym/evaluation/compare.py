@@ -64,14 +64,17 @@ def compare_therapists(
     sample: bool = False,
     workers: int | None = 1,
     max_batch: int = 32,
+    backend: str = "local",
+    address: str | None = None,
 ) -> list[dict[str, Any]]:
     """`specs` (the first is tested against the rest) and `baselines` (default:
     `BASELINES`) on `patients` held-out seeded patients; report written into `out`, table
     printed. Environment kwargs default to those of the run a model spec comes from.
     `sample`: models act by sampling their policy (seeded per patient), not by its argmax.
-    Each therapist's patients run in chunks of up to `max_batch` on the trial engine (`workers`
-    processes; None: the cores), each chunk kept in `out/stages/` once finished: run again
-    with the same `out`, a killed evaluation continues after the chunks it had finished."""
+    Each therapist's patients run in chunks of up to `max_batch` on the trial engine
+    (`backend` "local" with `workers` processes, None: the cores; or "ray", on a cluster at
+    `address` or a local one), each chunk kept in `out/stages/` once finished: run again with
+    the same `out`, a killed evaluation continues after the chunks it had finished."""
     if patients < 1:
         raise ValueError(f"patients: must be >= 1, got {patients}")
     if env_kwargs is None:
@@ -103,7 +106,8 @@ def compare_therapists(
             part = tuple(seeds[start:start + max_batch])
             tasks.append(ChunkTask(len(tasks), part, (0,) * len(part), therapist, env_id,
                                    env_kwargs, sample))
-    chunks = run_stages(stages, "therapy", tasks, treat_chunk, workers=workers)
+    chunks = run_stages(stages, "therapy", tasks, treat_chunk, backend=backend,
+                        workers=workers, address=address)
     per_name = -(-patients // max_batch)
     results = {}
     for k, name in enumerate(names):
