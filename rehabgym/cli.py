@@ -250,6 +250,16 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_train)
 
 
+def _add_backend_arguments(p: argparse.ArgumentParser) -> None:
+    """Where the engine's chunks run (`rehabgym evaluate` and `rehabgym trial`)."""
+    p.add_argument("--workers", type=_count, default=None,
+                   help="worker processes / CPUs of a local Ray cluster (default: the cores)")
+    p.add_argument("--backend", choices=BACKENDS, default="local",
+                   help="local: worker processes here (default); ray: Ray Core tasks")
+    p.add_argument("--address", default=None,
+                   help="Ray cluster address (default: start a local one)")
+
+
 def _run_evaluate(args: argparse.Namespace) -> int:
     env_kwargs = None if args.env_config is None else {"config": args.env_config}
     out = Path(args.out) if args.out else _timestamped("runs/evaluate")
@@ -275,12 +285,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sample", action="store_true",
                    help="models sample their policy (seeded per patient) instead of its argmax "
                         "(as runs with deterministic_eval: false are compared)")
-    p.add_argument("--workers", type=_count, default=None,
-                   help="worker processes / CPUs of a local Ray cluster (default: the cores)")
-    p.add_argument("--backend", choices=BACKENDS, default="local",
-                   help="local: worker processes here (default); ray: Ray Core tasks")
-    p.add_argument("--address", default=None,
-                   help="Ray cluster address (default: start a local one)")
+    _add_backend_arguments(p)
     p.add_argument("--out", help="report folder (default: runs/evaluate/<timestamp>/)")
     p.set_defaults(func=_run_evaluate)
 
@@ -337,12 +342,7 @@ def _add_trial(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("trial", help="a virtual randomised trial of therapists (local or Ray)")
     p.add_argument("--config", required=True,
                    help="trial YAML overriding TrialConfig (e.g. configs/trial/example.yaml)")
-    p.add_argument("--backend", choices=BACKENDS, default="local",
-                   help="local: worker processes here (default); ray: Ray Core tasks")
-    p.add_argument("--address", default=None,
-                   help="Ray cluster address (default: start a local one)")
-    p.add_argument("--workers", type=_count, default=None,
-                   help="worker processes / CPUs of a local Ray cluster (default: the cores)")
+    _add_backend_arguments(p)
     p.add_argument("--out", help="output folder (default: runs/trial/<name>/<timestamp>/); "
                    "the same folder continues a killed trial")
     p.set_defaults(func=_run_trial)

@@ -17,7 +17,6 @@ import numpy as np
 from tqdm import tqdm
 
 from rehabgym.patient import N_DIRECTIONS
-from rehabgym.stages import Stages
 from rehabgym.therapists import SB3Therapist, Therapist, TherapistFactory, profile_of
 
 
@@ -102,32 +101,31 @@ def run_cohort(
     seeds: Sequence[int],
     max_batch: int = 256,
     progress: bool = False,
-    stages: Stages | None = None,
 ) -> dict[str, CohortResult]:
-    """Every therapist treats every seeded patient for one episode; `progress` shows a bar
-    over the therapy days simulated.
+    """Every therapist treats every seeded patient for one episode, in this process;
+    `progress` shows a bar over the therapy days simulated. (`rehabgym evaluate` runs the same
+    batches as chunks on worker processes or Ray: `evaluation.engine`.)
 
     Each therapist's patients are simulated in batches of their own (up to `max_batch`), so a
     therapist's results do not depend on which other therapists are compared alongside.
-    With `stages`, each therapist's results are kept once finished (and reused if they were).
     """
     results = {}
-    stages = stages or Stages(None, None, "")
     with tqdm(desc="comparison", unit="patient-day", disable=not progress) as bar:
-        for k, name in enumerate(therapists):
-            def treat(name: str = name) -> dict[str, np.ndarray]:
-                rows: list[dict[str, Any]] = []
-                for start in range(0, len(seeds), max_batch):
-                    part = seeds[start:start + max_batch]
-                    rows += run_batch([therapists[name]] * len(part), part, env_id,
-                                      env_kwargs, bar)
-                return {"seeds": np.asarray(seeds),
-                        **{key: np.stack([r[key] for r in rows])
-                           for key in ("scores", "profiles", "actions", "rewards")},
-                        "dose": np.array([r["dose"] for r in rows])}
-
-            results[name] = CohortResult(name=name, **stages.arrays(f"therapist_{k}", treat))
+        for name, therapist in therapists.items():
+            rows: list[dict[str, Any]] = []
+            for start in range(0, len(seeds), max_batch):
+                part = seeds[start:start + max_batch]
+                rows += run_batch([therapist] * len(part), part, env_id, env_kwargs, bar)
+            results[name] = CohortResult(name=name, seeds=np.asarray(seeds),
+                                         **stack_records(rows))
     return results
+
+
+def stack_records(rows: Sequence[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """`run_batch`'s per-patient records as arrays, one row per patient."""
+    return {**{key: np.stack([r[key] for r in rows])
+               for key in ("scores", "profiles", "actions", "rewards")},
+            "dose": np.array([r["dose"] for r in rows])}
 
 
 def run_batch(therapists: Sequence[TherapistFactory], seeds: Sequence[int], env_id: str,

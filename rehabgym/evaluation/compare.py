@@ -18,7 +18,7 @@ from rehabgym.evaluation.engine import ArmTherapist, ChunkTask, run_stages, trea
 from rehabgym.evaluation.report import markdown_table, save_report
 from rehabgym.healthy.checkpoint import checkpoint_digest
 from rehabgym.stages import Stages
-from rehabgym.therapists import BASELINES, therapist_factory
+from rehabgym.therapists import BASELINES, check_spec
 
 
 def run_settings(spec: str) -> dict[str, Any] | None:
@@ -89,7 +89,7 @@ def compare_therapists(
     env_kwargs = {**env_kwargs, "action_type": "multidiscrete"}
     names = list(dict.fromkeys([*specs, *(BASELINES if baselines is None else baselines)]))
     for name in names:
-        therapist_factory(name, sample)  # a bad spec or a missing model fails before any work
+        check_spec(name)  # a bad spec or a missing model fails before any work
     seeds = [seed + i for i in range(patients)]
     # an env YAML's content, not its path: what the results depend on, and what a worker reads
     env_kwargs = {k: load_yaml(v) if k == "config" and isinstance(v, str) else v

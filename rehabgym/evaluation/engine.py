@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from rehabgym.evaluation.cohort import run_batch
+from rehabgym.evaluation.cohort import run_batch, stack_records
 from rehabgym.reaching.heap import limit_heap
 from rehabgym.reaching.threads import torch_threads
 from rehabgym.stages import Stages
@@ -88,10 +88,7 @@ def treat_chunk(task: ChunkTask) -> dict[str, np.ndarray]:
     except Exception as exc:
         raise ChunkError(_blame(task, factories, kwargs, exc)) from exc
     return {"seeds": np.asarray(task.seeds, dtype=np.int64),
-            "arms": np.asarray(task.arms, dtype=np.int64),
-            **{key: np.stack([r[key] for r in rows])
-               for key in ("scores", "profiles", "actions", "rewards")},
-            "dose": np.array([r["dose"] for r in rows])}
+            "arms": np.asarray(task.arms, dtype=np.int64), **stack_records(rows)}
 
 
 def _blame(task: ChunkTask, factories: list[TherapistFactory], kwargs: dict[str, Any],

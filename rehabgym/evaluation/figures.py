@@ -16,16 +16,23 @@ from rehabgym.stats import mean_ci
 from rehabgym.therapists import TherapistFactory
 
 
+def mean_with_band(ax: Any, mean: np.ndarray, low: np.ndarray, high: np.ndarray,
+                   label: str) -> None:
+    """A curve by therapy day with its 95 % CI as a band (no band where the CI is undefined)."""
+    days = np.arange(len(mean))
+    ax.plot(days, mean, label=label)
+    ax.fill_between(days, np.where(np.isfinite(low), low, mean),
+                    np.where(np.isfinite(high), high, mean), alpha=0.15)
+
+
 def recovery_curves_figure(results: dict[str, CohortResult]) -> Figure:
     """Mean motor score per day (band: 95 % CI) for each therapist."""
     fig = Figure(figsize=(6.4, 4.0))
     ax = fig.subplots()
     for name, res in results.items():
-        days = np.arange(res.scores.shape[1])
-        stats = np.array([mean_ci(res.scores[:, t]) for t in days])
-        mean, half = stats[:, 0], np.nan_to_num(stats[:, 1])
-        ax.plot(days, mean, label=name)
-        ax.fill_between(days, mean - half, mean + half, alpha=0.15)
+        stats = np.array([mean_ci(res.scores[:, t]) for t in range(res.scores.shape[1])])
+        mean, half = stats[:, 0], stats[:, 1]
+        mean_with_band(ax, mean, mean - half, mean + half, name)
     ax.set_xlabel("day of therapy")
     ax.set_ylabel("motor score (0–100)")
     ax.set_title(f"recovery on {len(next(iter(results.values())).seeds)} held-out patients")

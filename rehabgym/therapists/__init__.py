@@ -5,6 +5,7 @@ from rehabgym.therapists.registry import (
     BASELINES,
     HEURISTICS,
     TherapistFactory,
+    check_spec,
     heuristic_factory,
     make_therapist,
     therapist_factory,
@@ -12,5 +13,5 @@ from rehabgym.therapists.registry import (
 from rehabgym.therapists.sb3 import SB3Therapist, load_sb3_model, sb3_factory
 
 __all__ = ["BASELINES", "HEURISTICS", "SB3Therapist", "Therapist", "TherapistFactory",
-           "heuristic_factory", "load_sb3_model", "make_therapist", "profile_of", "sb3_factory",
-           "therapist_factory"]
+           "check_spec", "heuristic_factory", "load_sb3_model", "make_therapist", "profile_of",
+           "sb3_factory", "therapist_factory"]

@@ -13,6 +13,7 @@ import ast
 import inspect
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from gymnasium import spaces
@@ -30,7 +31,7 @@ from rehabgym.therapists.heuristics import (
     UniformRoundRobin,
     WorstDirectionFirst,
 )
-from rehabgym.therapists.sb3 import load_sb3_model, sb3_factory
+from rehabgym.therapists.sb3 import ALGORITHMS, load_sb3_model, sb3_factory
 
 TherapistFactory = Callable[[spaces.Space, int | None], Therapist]
 """Builds a fresh therapist for one patient: (single-env action space, seed) -> Therapist."""
@@ -87,6 +88,22 @@ def therapist_factory(spec: str, sample: bool = False) -> TherapistFactory:
         algorithm, path = spec.split(":", 1)
         return sb3_factory(load_sb3_model(path, algorithm), deterministic=not sample)
     return heuristic_factory(spec)
+
+
+def check_spec(spec: str, action_space: spaces.Space | None = None) -> None:
+    """A spec's error now, before any work and without loading a model: an unknown heuristic
+    or argument (with `action_space`, also one the space cannot take), an unknown algorithm or
+    a missing model file is a ConfigError naming it."""
+    if ":" in spec:
+        algorithm, path = spec.split(":", 1)
+        if algorithm not in ALGORITHMS:  # the errors `load_sb3_model` would give
+            raise ConfigError(f"algorithm: {algorithm!r} is not one of {list(ALGORITHMS)}")
+        if not Path(path).is_file():
+            raise ConfigError(f"model file not found: {path}")
+        return
+    factory = heuristic_factory(spec)
+    if action_space is not None:
+        factory(action_space, 0)
 
 
 def make_therapist(spec: str, action_space: spaces.Space, seed: int | None = None) -> Therapist:

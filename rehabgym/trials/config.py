@@ -23,7 +23,7 @@ from rehabgym.config import (
 )
 from rehabgym.envs.actions import action_space
 from rehabgym.envs.config import TherapyEnvConfig
-from rehabgym.therapists import heuristic_factory
+from rehabgym.therapists import check_spec
 
 #: outcomes a trial can report (per patient)
 OUTCOMES = ("final_score", "gain", "recovery_fraction", "dose", "return")
@@ -134,12 +134,8 @@ class TrialConfig:
         self.env = replace(self.env, action_type="multidiscrete")
         space = action_space(self.env)
         for k, arm in enumerate(self.arms):
-            path = arm.model_path
             try:
-                if path is None:
-                    heuristic_factory(arm.therapist)(space, 0)  # a bad spec fails now
-                elif not path.is_file():
-                    raise ConfigError(f"{arm.therapist!r}: no model file {path}")
+                check_spec(arm.therapist, space)
             except (ConfigError, ValueError) as exc:
                 raise ConfigError(f"arms[{k}].therapist: {exc}") from exc
 

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from rehabgym.evaluation.figures import mean_with_band
+
 if TYPE_CHECKING:
     from rehabgym.trials.run import TrialResult
 
@@ -18,13 +20,8 @@ def recovery_figure(report: dict[str, Any]) -> Figure:
     fig = Figure(figsize=(6.4, 4.0))
     ax = fig.subplots()
     for name, curve in report["curves"].items():
-        mean = np.array([c["value"] for c in curve])
-        low = np.array([c["low"] for c in curve])
-        high = np.array([c["high"] for c in curve])
-        days = np.arange(len(mean))
-        ax.plot(days, mean, label=f"{name} (n {report['arms'][name]['patients']})")
-        ax.fill_between(days, np.where(np.isfinite(low), low, mean),
-                        np.where(np.isfinite(high), high, mean), alpha=0.15)
+        mean, low, high = (np.array([c[k] for c in curve]) for k in ("value", "low", "high"))
+        mean_with_band(ax, mean, low, high, f"{name} (n {report['arms'][name]['patients']})")
     ax.set_xlabel("day of therapy")
     ax.set_ylabel("motor score (0–100)")
     ax.set_title(f"{report['name']}: recovery by arm (95 % CI)")
