@@ -65,14 +65,17 @@ class RecoveryEvalCallback(BaseCallback):
         return True
 
     def _on_training_end(self) -> None:
-        if self.num_timesteps != self.last_eval:
-            self.treat_held_out()
         fig = before_after_figure(self.cfg.env_id, self.cfg.eval_kwargs(), self._agent,
                                   self.seeds[0], title=f"patient {self.seeds[0]}: the agent's "
                                   f"therapy after {self.num_timesteps} training days")
         if fig is not None:
             self.logger.record("figures/reach_before_after", Figure(fig, close=True),
                                exclude=TB_ONLY)
+        if self.num_timesteps != self.last_eval:
+            self.treat_held_out()  # its dump writes the figure too
+        elif fig is not None:
+            # a figure alone is nothing to print: SB3 would warn of an empty dump
+            self.logger.record("time/total_timesteps", self.num_timesteps)
             self.logger.dump(self.num_timesteps)
 
     @property
