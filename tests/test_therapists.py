@@ -10,7 +10,7 @@ from stable_baselines3 import DQN, PPO
 
 from fake_env import FakeTherapyEnv
 from rehabgym.envs.actions import ALL, REST
-from rehabgym.therapists import HEURISTICS, SB3Therapist, make_therapist
+from rehabgym.therapists import HEURISTICS, SB3Therapist, make_therapist, parse_spec
 from rehabgym.therapists.heuristics import AdaptiveTherapist, LearningProgress, WorstDirectionFirst
 
 
@@ -106,6 +106,10 @@ def test_heuristics_take_arguments_in_their_spec() -> None:
         make_therapist("round_robin(reps=x)", space)
     with pytest.raises(ValueError, match="reps: level 9"):
         make_therapist("round_robin(reps=9)", space)
+    assert parse_spec(" worst_first( distance=1,reps=3 ) ") == ("worst_first",
+                                                               {"distance": 1, "reps": 3})
+    with pytest.raises(ValueError, match="is not one of"):
+        parse_spec("best_first")
 
 
 def test_adaptive_climbs_after_success_steps_down_after_failure_and_picks_the_worst() -> None:

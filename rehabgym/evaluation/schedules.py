@@ -35,7 +35,7 @@ from rehabgym.evaluation.cohort import run_batch
 from rehabgym.healthy.checkpoint import checkpoint_digest
 from rehabgym.stages import Stages
 from rehabgym.stats import mean_estimate
-from rehabgym.therapists import heuristic_factory
+from rehabgym.therapists import heuristic_factory, parse_spec
 
 ENV_ID = "rehabgym/Therapy-v1"
 RULES = ("all_directions", "round_robin", "worst_first")
@@ -81,13 +81,12 @@ def fixed_schedules(cfg: SchedulesConfig) -> list[str]:
 
 def describe(spec: str, env: TherapyEnvConfig) -> str:
     """A schedule's spec in the env's units: `worst_first 10 cm, assistance 0.25, 60 reps`."""
-    name, _, args = spec.partition("(")
-    if not args:
+    name, lv = parse_spec(spec)
+    if not {"distance", "assistance", "reps"} <= lv.keys():
         return spec
-    lv = dict(item.split("=") for item in args.rstrip(")").replace(" ", "").split(","))
-    return (f"{name} {100 * env.distances[int(lv['distance'])]:.0f} cm, assistance "
-            f"{env.assistance_levels[int(lv['assistance'])]:g}, "
-            f"{env.repetition_levels[int(lv['reps'])]} reps")
+    return (f"{name} {100 * env.distances[lv['distance']]:.0f} cm, assistance "
+            f"{env.assistance_levels[lv['assistance']]:g}, "
+            f"{env.repetition_levels[lv['reps']]} reps")
 
 
 def _returns(specs: list[str], seeds: list[int], env: TherapyEnvConfig, max_batch: int,

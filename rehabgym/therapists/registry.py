@@ -48,10 +48,9 @@ BASELINES = ("no_therapy", "random", "round_robin", "worst_first", "challenge_po
 """The heuristics a therapist is compared with by default."""
 
 
-def heuristic_factory(spec: str) -> TherapistFactory:
-    """A per-patient factory `(action_space, seed) -> Therapist` from a heuristic's spec: its
-    name (`worst_first`) or its name with constructor arguments
-    (`round_robin(distance=1, assistance=0, reps=3)`: the level indices, or e.g. `target=0.5`).
+def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """A heuristic's spec as its name and constructor arguments:
+    `round_robin(distance=1, reps=3)` -> ("round_robin", {"distance": 1, "reps": 3}).
     An unknown name or argument is a ConfigError (a ValueError) naming the allowed ones."""
     match = re.fullmatch(r"\s*(\w+)\s*(?:\((.*)\))?\s*", spec)
     name = match.group(1) if match else spec
@@ -73,6 +72,14 @@ def heuristic_factory(spec: str) -> TherapistFactory:
             kwargs[key] = ast.literal_eval(value)
         except (ValueError, SyntaxError) as exc:
             raise ConfigError(f"therapist {spec!r}: {key}={value!r} is not a number") from exc
+    return name, kwargs
+
+
+def heuristic_factory(spec: str) -> TherapistFactory:
+    """A per-patient factory `(action_space, seed) -> Therapist` from a heuristic's spec: its
+    name (`worst_first`) or its name with constructor arguments (see `parse_spec`)."""
+    name, kwargs = parse_spec(spec)
+    cls = HEURISTICS[name]
 
     def factory(action_space: spaces.Space, seed: int | None = None) -> Therapist:
         return cls(action_space, seed=seed, **kwargs)
