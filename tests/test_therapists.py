@@ -112,6 +112,18 @@ def test_heuristics_take_arguments_in_their_spec() -> None:
         parse_spec("best_first")
 
 
+def test_adaptive_at_one_distance_climbs_the_assistance_levels_only() -> None:
+    space = spaces.MultiDiscrete([9, 3, 4, 4])
+    t = AdaptiveTherapist(space, distance=1)
+    assert t.ladder == [(1, 3), (1, 2), (1, 1), (1, 0)]  # most assistance first, at 10 cm
+    info = {"score": 0.0, "profile": np.full(8, 50.0)}
+    t.reset(np.zeros(13), info)
+    assert tuple(t.act(np.zeros(13), info)[1:3]) == (1, 3)
+    t.observe(np.zeros(13), 0.0, {**info, "success_rate": 1.0})
+    assert tuple(t.act(np.zeros(13), info)[1:3]) == (1, 2)
+    assert len(AdaptiveTherapist(space).ladder) == 3 * 4  # without a distance: every rung
+
+
 def test_adaptive_climbs_after_success_steps_down_after_failure_and_picks_the_worst() -> None:
     space = spaces.MultiDiscrete([9, 3, 4, 4])
     t = AdaptiveTherapist(space, target=0.7, band=0.1)

@@ -161,7 +161,9 @@ class AdaptiveTherapist(Therapist):
     rate was above `target + band` and steps down one when it was below `target - band`
     (Krebs et al. 2003 adapt assistance to performance; Guadagnoli & Lee 2004 and Wilson et al.
     2019 put learning at an intermediate success rate). The direction is the one most in need:
-    the lowest score of the last assessment. Repetitions are the fixed level.
+    the lowest score of the last assessment. Repetitions are the fixed level. Given a
+    `distance`, the ladder is the assistance levels alone at that distance, as robot-aided
+    therapy adapts the robot's assistance to targets at one radius (Krebs et al. 2003).
     """
 
     name = "adaptive"
@@ -175,7 +177,8 @@ class AdaptiveTherapist(Therapist):
             raise ValueError(f"band: {band} is outside [0, 0.5)")
         self.target, self.band = target, band
         n_dist, n_assist = int(self.nvec[1]), int(self.nvec[2])
-        self.ladder = [(d, a) for a in range(n_assist - 1, -1, -1) for d in range(n_dist)]
+        distances = range(n_dist) if levels.get("distance") is None else [int(self.levels[0])]
+        self.ladder = [(d, a) for a in range(n_assist - 1, -1, -1) for d in distances]
         self.rung: int | None = None
         self.practised = False
 
