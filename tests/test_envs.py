@@ -22,6 +22,7 @@ from rehabgym.envs.actions import ALL, REST, decode_action, unflatten_action
 from rehabgym.envs.config import TherapyEnvConfig
 from rehabgym.envs.therapy import TherapyEnv
 from rehabgym.envs.vector import TherapyVectorEnv
+from rehabgym.evaluation.schedules import SchedulesConfig
 
 FAST = {"horizon_days": 2, "start_day": 1, "repetition_levels": [2, 4], "cohort": "mild",
         "patient": {"assessment_repeats": 1, "daily_life_reps": 4}}
@@ -189,6 +190,9 @@ def test_config_files_and_strict_keys(tmp_path):
     for name in ("mild", "moderate", "severe", "mixed"):
         cfg = gym.make(ENV_IDS[0], config=f"configs/env/{name}.yaml").unwrapped.config
         assert cfg.cohort == name
+    cfg = gym.make(ENV_IDS[0], config="configs/env/mixed_all_directions.yaml").unwrapped.config
+    assert cfg.all_directions and cfg.cohort == "mixed"
+    assert dataclasses.replace(SchedulesConfig().env, cohort="mixed") == cfg  # the search's
     bad = tmp_path / "bad.yaml"
     bad.write_text("horizon_dayz: 3\n")
     with pytest.raises(ConfigError, match="horizon_dayz"):
