@@ -77,7 +77,7 @@ def test_row3_proportional_recovery(case: str, noise) -> None:
     severe = CST >= 0.35
     frac = np.where(severe, 0.1, 0.7) + noise(P, scale=0.03)
     if case == "none":
-        frac = np.where(severe, 0.1, 0.2 + 0.6 * RNG.uniform(size=P) ** 3)
+        frac = np.where(severe, 0.1 + noise(P, scale=0.03), 0.2 + 0.6 * RNG.uniform(size=P) ** 3)
     if case == "reversed":
         frac = np.where(severe, 0.9, 0.7) + noise(P, scale=0.03)
     nat = history(recovering(s0, np.clip(frac, 0, 1)))
