@@ -13,7 +13,6 @@ import ast
 import inspect
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from gymnasium import spaces
@@ -31,7 +30,7 @@ from rehabgym.therapists.heuristics import (
     UniformRoundRobin,
     WorstDirectionFirst,
 )
-from rehabgym.therapists.sb3 import ALGORITHMS, load_sb3_model, sb3_factory
+from rehabgym.therapists.sb3 import check_model, load_sb3_model, sb3_factory
 
 TherapistFactory = Callable[[spaces.Space, int | None], Therapist]
 """Builds a fresh therapist for one patient: (single-env action space, seed) -> Therapist."""
@@ -103,10 +102,7 @@ def check_spec(spec: str, action_space: spaces.Space | None = None) -> None:
     a missing model file is a ConfigError naming it."""
     if ":" in spec:
         algorithm, path = spec.split(":", 1)
-        if algorithm not in ALGORITHMS:  # the errors `load_sb3_model` would give
-            raise ConfigError(f"algorithm: {algorithm!r} is not one of {list(ALGORITHMS)}")
-        if not Path(path).is_file():
-            raise ConfigError(f"model file not found: {path}")
+        check_model(path, algorithm)
         return
     factory = heuristic_factory(spec)
     if action_space is not None:

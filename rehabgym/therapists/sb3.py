@@ -92,12 +92,17 @@ def load_sb3_model(path: str | Path, algorithm: str = "ppo") -> Any:
 
     An SB3 model file is a pickle in SB3's own format: loading it runs code from the file, so
     load only models you made or trust (patient files and checkpoints hold data only)."""
+    check_model(path, algorithm)
+    return getattr(stable_baselines3, algorithm.upper()).load(Path(path), device="cpu")
+
+
+def check_model(path: str | Path, algorithm: str = "ppo") -> None:
+    """A ConfigError now, without loading anything, for an unknown algorithm or a missing
+    model file."""
     if algorithm not in ALGORITHMS:
         raise ConfigError(f"algorithm: {algorithm!r} is not one of {list(ALGORITHMS)}")
-    path = Path(path)
-    if not path.is_file():
+    if not Path(path).is_file():
         raise ConfigError(f"model file not found: {path}")
-    return getattr(stable_baselines3, algorithm.upper()).load(path, device="cpu")
 
 
 def sb3_factory(model: Any, deterministic: bool = True
