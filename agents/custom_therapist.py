@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-import rehabgym  # noqa: F401  (registers rehabgym/Therapy-v1)
+import rehabgym  # noqa: F401  (registers rehabgym/Therapy-v2)
 from rehabgym.evaluation import markdown_table, run_cohort, summarize
 from rehabgym.therapists import Therapist, heuristic_factory, profile_of
 
@@ -48,7 +48,7 @@ def main() -> None:
                        for name in ("no_therapy", "round_robin", "worst_first")})
     env_kwargs = {"horizon_days": args.days, "max_episode_steps": args.days}
     seeds = [args.seed + i for i in range(args.patients)]
-    results = run_cohort(therapists, "rehabgym/Therapy-v1", env_kwargs, seeds, progress=True)
+    results = run_cohort(therapists, "rehabgym/Therapy-v2", env_kwargs, seeds, progress=True)
     print(markdown_table(summarize(results)))
 
 

@@ -1,4 +1,4 @@
-"""Train a PPO therapist on `rehabgym/Therapy-v1` with Stable-Baselines3, watch it in TensorBoard.
+"""Train a PPO therapist on `rehabgym/Therapy-v2` with Stable-Baselines3, watch it in TensorBoard.
 
     python agents/ppo.py --timesteps 3200 --logdir runs/agents_ppo
     tensorboard --logdir runs/agents_ppo
@@ -17,9 +17,9 @@ import numpy as np
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
-import rehabgym  # noqa: F401  (registers rehabgym/Therapy-v1)
+import rehabgym  # noqa: F401  (registers rehabgym/Therapy-v2)
 
-ENV_ID = "rehabgym/Therapy-v1"
+ENV_ID = "rehabgym/Therapy-v2"
 
 
 def final_score(model: PPO | None, env_kwargs: dict, seed: int) -> float:

@@ -278,7 +278,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--patients", type=_count, default=20, help="held-out patients (default 20)")
     p.add_argument("--baselines", nargs="*", default=None,
                    help="heuristic baselines (default: all)")
-    p.add_argument("--env-id", default="rehabgym/Therapy-v1")
+    p.add_argument("--env-id", default="rehabgym/Therapy-v2")
     p.add_argument("--env-config", default=None,
                    help="environment YAML (default: the model's run config, else the defaults)")
     p.add_argument("--seed", type=int, default=1_000_000, help="first patient seed")

@@ -1,5 +1,5 @@
 """A tiny stand-in for the therapist environment (same spaces, toy recovery dynamics), registered
-as `rehabgym_test/FakeTherapy-v1`, for tests of therapists, evaluation and training that need
+as `rehabgym_test/FakeTherapy-v2`, for tests of therapists, evaluation and training that need
 no patient simulation."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from gymnasium import spaces
 
 from rehabgym.envs.actions import ALL, REST
 
-FAKE_ID = "rehabgym_test/FakeTherapy-v1"
+FAKE_ID = "rehabgym_test/FakeTherapy-v2"
 
 
 class FakeTherapyEnv(gym.Env):

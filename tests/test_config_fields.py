@@ -107,7 +107,7 @@ def test_issue_examples_fail_at_construction_naming_the_field() -> None:
                          ({"repetition_levels": [1000000]}, "repetition_levels"),
                          ({"start_day": 10000000}, "start_day")]:
         with pytest.raises(ConfigError, match=name):
-            gym.make("rehabgym/Therapy-v1", config=kwargs)
+            gym.make("rehabgym/Therapy-v2", config=kwargs)
 
 
 def _sane(kind: type, allowed: Range | None, default: Any) -> st.SearchStrategy:
@@ -146,7 +146,7 @@ def test_random_valid_configs_simulate_a_day_with_finite_results(patient, plasti
                                                      **patient))
     except ConfigError:
         reject()  # a combination of valid fields that is refused (e.g. the score window)
-    env = gym.make("rehabgym/Therapy-v1", config=cfg)
+    env = gym.make("rehabgym/Therapy-v2", config=cfg)
     obs, _ = env.reset(seed=0)
     obs, reward, _, truncated, info = env.step(np.array([0, 1, 1, 0]))
     assert np.isfinite(obs).all() and obs in env.observation_space

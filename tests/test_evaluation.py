@@ -51,8 +51,8 @@ TINY_ENV = {"horizon_days": 3, "start_day": 2, "repetition_levels": [2, 4], "coh
 def test_a_therapists_results_do_not_depend_on_the_others_compared() -> None:
     kwargs = env_make_kwargs(TINY_ENV, {"action_type": "multidiscrete"})
     plan = {n: heuristic_factory(n) for n in ("random", "round_robin")}
-    alone = run_cohort({"random": plan["random"]}, "rehabgym/Therapy-v1", kwargs, [3, 4])
-    both = run_cohort(plan, "rehabgym/Therapy-v1", kwargs, [3, 4])
+    alone = run_cohort({"random": plan["random"]}, "rehabgym/Therapy-v2", kwargs, [3, 4])
+    both = run_cohort(plan, "rehabgym/Therapy-v2", kwargs, [3, 4])
     np.testing.assert_array_equal(alone["random"].scores, both["random"].scores)
     np.testing.assert_array_equal(alone["random"].actions, both["random"].actions)
 

@@ -105,7 +105,7 @@ def test_no_module_switches_the_matplotlib_backend() -> None:
 
 def test_a_patient_and_an_env_leave_the_users_torch_threads_alone() -> None:
     code = ("import torch, gymnasium as gym, rehabgym; torch.set_num_threads(2); "
-            "env = gym.make('rehabgym/Therapy-v1', start_day=1, horizon_days=1); "
+            "env = gym.make('rehabgym/Therapy-v2', start_day=1, horizon_days=1); "
             "env.reset(seed=0); env.step(env.action_space.sample()); "
             "print(torch.get_num_threads())")
     assert _run(code) == "2\n"

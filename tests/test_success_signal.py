@@ -4,6 +4,8 @@ What is reinforced is a soft success of each reach (`reinforcement`), so a patie
 succeeds learns little unaided and more with assistance that lets it succeed sometimes, and a
 patient who succeeds unaided learns less when full assistance makes every reach a success. The
 `success` switch gives back the raw outcome, from which even a failing patient learns.
+Beside success, `error_weight` reinforces the graded outcome a little: a patient far below the
+threshold still learns, slowly, instead of drifting with no signal at all.
 """
 
 from __future__ import annotations
@@ -32,14 +34,14 @@ def test_reinforcement_is_a_soft_success_and_the_switch_gives_the_outcome_back()
     np.testing.assert_array_equal(reinforcement(x, False, 0.7, 0.05), x)
 
 
-def learning(plasticity: PlasticityConfig, sessions: list[tuple[Lesion, float]]
-             ) -> tuple[np.ndarray, np.ndarray, PatientBatch]:
-    """Total |weight change| of one session of 64 reaches at 10 cm per (lesion, assistance),
-    each patient with the same seed, and each session's success rate."""
+def learning(plasticity: PlasticityConfig, sessions: list[tuple[Lesion, float]],
+             distance: float = 0.10) -> tuple[np.ndarray, np.ndarray, PatientBatch]:
+    """Total |weight change| of one session of 64 reaches at `distance` per (lesion,
+    assistance), each patient with the same seed, and each session's success rate."""
     cfg = PatientConfig(plasticity=plasticity)
     batch = PatientBatch([les for les, _ in sessions], cfg, seed=[5] * len(sessions))
     before = {k: batch.brains.state[k].clone() for k in ("mag_rec", "mag_out")}
-    out = batch.practice([SessionPlan(tuple(range(8)), 64, 0.10, a) for _, a in sessions])
+    out = batch.practice([SessionPlan(tuple(range(8)), 64, distance, a) for _, a in sessions])
     change = sum((batch.brains.state[k] - v).abs().sum((1, 2)) for k, v in before.items())
     return change.numpy(), np.array([o["success_rate"] for o in out]), batch
 
@@ -60,12 +62,35 @@ def test_a_patient_who_succeeds_unaided_learns_less_under_full_assistance() -> N
     assert change[1] < 0.2 * change[0], change
 
 
-def test_switched_off_a_patient_learns_from_its_raw_outcome_even_when_practice_is_too_easy(
-) -> None:
-    on, success, _ = learning(PlasticityConfig(), [(SLIGHT, 0.0)])
-    off, _, _ = learning(replace(PlasticityConfig(), success=False), [(SLIGHT, 0.0)])
+def test_reinforcement_adds_the_graded_outcome_with_its_weight() -> None:
+    x = np.linspace(-2, 2, 81)
+    np.testing.assert_allclose(reinforcement(x, True, 0.7, 0.05, 0.2),
+                               reinforcement(x, True, 0.7, 0.05) + 0.2 * x)
+    assert reinforcement(x, False, 0.7, 0.05, 0.2) is x  # success off: the outcome alone
+
+
+def test_practice_too_easy_teaches_little_and_switched_off_the_raw_outcome_teaches() -> None:
+    """Every reach succeeds: success alone teaches little; with the graded part (weight
+    0.2 of the raw outcome) still well under what the raw outcome teaches."""
+    pc = PlasticityConfig()
+    on, success, _ = learning(pc, [(SLIGHT, 0.0)])
+    bare, _, _ = learning(replace(pc, error_weight=0.0), [(SLIGHT, 0.0)])
+    off, _, _ = learning(replace(pc, success=False), [(SLIGHT, 0.0)])
     assert success[0] == 1.0
-    assert on[0] < 0.2 * off[0], (on, off)
+    assert bare[0] < 0.2 * off[0], (bare, off)
+    assert bare[0] < on[0] < 0.4 * off[0], (bare, on, off)
+
+
+def test_a_patient_who_never_succeeds_learns_from_the_graded_outcome_only() -> None:
+    """No reach succeeds (the severe patient at 6 cm): without the graded part nothing is
+    learnt, with it a fraction of what the raw outcome teaches."""
+    pc = PlasticityConfig()
+    on, success, _ = learning(pc, [(SEVERE, 0.0)], distance=0.06)
+    bare, _, _ = learning(replace(pc, error_weight=0.0), [(SEVERE, 0.0)], distance=0.06)
+    off, _, _ = learning(replace(pc, success=False), [(SEVERE, 0.0)], distance=0.06)
+    assert success[0] == 0.0
+    assert bare[0] < 0.1 * on[0], (bare, on)
+    assert on[0] < 0.5 * off[0], (on, off)
 
 
 def test_the_patients_invariants_hold_under_the_success_signal() -> None:

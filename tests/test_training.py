@@ -212,7 +212,7 @@ def test_tiny_real_training_run_logs_resumes_and_evaluates(tmp_path: Path) -> No
 def test_native_adapter_builds_without_warnings() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        venv = NativeVecEnvAdapter(gym.make_vec("rehabgym/Therapy-v1", num_envs=2,
+        venv = NativeVecEnvAdapter(gym.make_vec("rehabgym/Therapy-v2", num_envs=2,
                                                 vectorization_mode="vector_entry_point",
                                                 render_mode="rgb_array"))
     assert venv.render_mode == "rgb_array" and venv.num_envs == 2

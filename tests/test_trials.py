@@ -44,7 +44,7 @@ SMALL = {
 def with_model(tmp_path_factory):
     """SMALL with a fourth arm: an (untrained) PPO model, whose file travels in the tasks."""
     folder = tmp_path_factory.mktemp("model")
-    env = gym.make("rehabgym/Therapy-v1", horizon_days=2)
+    env = gym.make("rehabgym/Therapy-v2", horizon_days=2)
     PPO("MlpPolicy", env, seed=0, n_steps=8, batch_size=8).save(folder / "model.zip")
     env.close()
     arm = {"name": "ppo", "therapist": f"ppo:{folder / 'model.zip'}"}
@@ -111,7 +111,7 @@ def test_screening_gives_the_acute_score_the_environment_admits():
     seeds = (7, 123456)
     acute = screen_chunk(ChunkTask(0, seeds, env_kwargs=kwargs))["acute"]
     for seed, score in zip(seeds, acute):
-        env = gym.make("rehabgym/Therapy-v1", **kwargs)
+        env = gym.make("rehabgym/Therapy-v2", **kwargs)
         _, info = env.reset(seed=seed)
         assert info["score"] == score
         env.close()

@@ -2,8 +2,8 @@
 
 | id | observation |
 |---|---|
-| `rehabgym/Therapy-v1` | what a clinic sees: assessment profile, score, day, dose, fatigue |
-| `rehabgym/TherapyBiomarkers-v1` | the same plus neural biomarkers |
+| `rehabgym/Therapy-v2` | what a clinic sees: assessment profile, score, day, dose, fatigue |
+| `rehabgym/TherapyBiomarkers-v2` | the same plus neural biomarkers |
 
 Both also build the native batched vector environment through
 `gymnasium.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point")`.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from gymnasium.envs.registration import register, registry
 
-ENV_IDS = ("rehabgym/Therapy-v1", "rehabgym/TherapyBiomarkers-v1")
+ENV_IDS = ("rehabgym/Therapy-v2", "rehabgym/TherapyBiomarkers-v2")
 
 # The spec's time limit: TherapyEnvConfig.horizon_days's default (a test checks they agree).
 # Longer horizons: pass max_episode_steps to gymnasium.make, as for any registered id.

@@ -92,10 +92,13 @@ class TherapyEnv(gym.Env):
 
     ```python
     import gymnasium as gym, rehabgym
-    env = gym.make("rehabgym/Therapy-v1", config="configs/env/mild.yaml", horizon_days=10)
+    env = gym.make("rehabgym/Therapy-v2", config="configs/env/mild.yaml", horizon_days=10)
     ```
 
     ## Version History
+    * v2: what is reinforced adds the graded outcome to success
+      (`PatientConfig.plasticity.error_weight`), so a patient whose reaches all fail still
+      learns, slowly, instead of drifting down (v1's collapse under some unassisted practice).
     * v1: the patient learns from success (`PatientConfig.plasticity.success`), so how hard
       practice is and how much it is assisted matter, differently for mild and severe patients;
       the observation gains the latest session's success rate (13 entries, 21 with biomarkers);

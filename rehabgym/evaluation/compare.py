@@ -57,7 +57,7 @@ def compare_therapists(
     specs: Sequence[str],
     patients: int,
     out: Path,
-    env_id: str = "rehabgym/Therapy-v1",
+    env_id: str = "rehabgym/Therapy-v2",
     env_kwargs: dict[str, Any] | None = None,
     seed: int = 1_000_000,
     baselines: Sequence[str] | None = None,

@@ -68,7 +68,7 @@ class ChunkTask:
     seeds: tuple[int, ...]
     arms: tuple[int, ...] = ()  # each patient's therapist (index into `therapists`)
     therapists: tuple[ArmTherapist, ...] = ()
-    env_id: str = "rehabgym/Therapy-v1"
+    env_id: str = "rehabgym/Therapy-v2"
     env_kwargs: dict[str, Any] = field(default_factory=dict)  # of `gymnasium.make`, plain data
     sample: bool = False
 

@@ -37,7 +37,7 @@ from rehabgym.stages import Stages
 from rehabgym.stats import mean_estimate
 from rehabgym.therapists import heuristic_factory, parse_spec
 
-ENV_ID = "rehabgym/Therapy-v1"
+ENV_ID = "rehabgym/Therapy-v2"
 RULES = ("all_directions", "round_robin", "worst_first")
 
 

@@ -169,7 +169,7 @@ class PatientBatch:
             # with `success` off); the baseline is the block's mean for the same direction.
             outcome = reinforcement(reach_scores(res, cfg.score_window, clip=False),
                                     pc.success, pc.success_threshold,
-                                    pc.success_width).reshape(q, r)
+                                    pc.success_width, pc.error_weight).reshape(q, r)
             adv = np.zeros((q, r))
             for j, i in enumerate(busy):
                 out[i] = np.concatenate([out[i], score[j, act_b[j]]])

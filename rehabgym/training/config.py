@@ -67,7 +67,7 @@ class TrainConfig:
     algorithm: Literal["ppo", "a2c", "dqn"] = "ppo"
     policy: str = "MlpPolicy"
     hyperparameters: dict[str, Any] = field(default_factory=dict)
-    env_id: str = "rehabgym/Therapy-v1"
+    env_id: str = "rehabgym/Therapy-v2"
     env_config: str | dict[str, Any] | None = None
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     n_envs: Annotated[int, Range(1, 1024)] = 4

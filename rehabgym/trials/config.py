@@ -28,7 +28,7 @@ from rehabgym.therapists import check_spec
 #: outcomes a trial can report (per patient)
 OUTCOMES = ("final_score", "gain", "recovery_fraction", "dose", "return")
 Outcome = Literal["final_score", "gain", "recovery_fraction", "dose", "return"]
-ENV_IDS = ("rehabgym/Therapy-v1", "rehabgym/TherapyBiomarkers-v1")
+ENV_IDS = ("rehabgym/Therapy-v2", "rehabgym/TherapyBiomarkers-v2")
 
 
 @dataclass
@@ -111,7 +111,7 @@ class TrialConfig:
     patients_per_arm: Count = 32
     first_seed: NonNegativeInt = 2_000_000
     randomisation: Randomisation = field(default_factory=Randomisation)
-    env_id: Literal["rehabgym/Therapy-v1", "rehabgym/TherapyBiomarkers-v1"] = ENV_IDS[0]
+    env_id: Literal["rehabgym/Therapy-v2", "rehabgym/TherapyBiomarkers-v2"] = ENV_IDS[0]
     env: TherapyEnvConfig = field(default_factory=TherapyEnvConfig)
     primary: Outcome = "final_score"
     secondary: tuple[Outcome, ...] = ("gain", "recovery_fraction", "dose", "return")

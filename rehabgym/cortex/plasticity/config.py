@@ -35,6 +35,8 @@ class PlasticityConfig:
     max_weight: Positive = 2.0  # magnitudes are bounded in [0, max_weight]
     success_threshold: Annotated[float, Range(0, 1)] = 0.7  # reach score of half a success
     success_width: Annotated[float, Range(0.001, 10)] = 0.05  # score over which success rises
+    #: weight of the graded outcome (the reach's unclipped score) reinforced beside success
+    error_weight: NonNegative = 0.2
     # homeostasis (per day)
     homeostasis_rate: NonNegative = 0.05  # exponent of the daily scaling factor
     homeostasis_max_step: Fraction = 0.02  # at most +-2 % per day

@@ -45,16 +45,19 @@ def reward_update(
     return (mag + rate[:, None, None] * dw * mask).clamp(0.0, max_weight)
 
 
-def reinforcement(outcome: np.ndarray, success: bool, threshold: float, width: float
-                  ) -> np.ndarray:
+def reinforcement(outcome: np.ndarray, success: bool, threshold: float, width: float,
+                  error_weight: float = 0.0) -> np.ndarray:
     """What the reward rule reinforces for reaches of unclipped scores `outcome`.
 
     With `success`, a soft success: sigmoid((outcome - threshold) / width) in (0, 1). Reaches
     far below the threshold all count as failures and far above as successes, so a block
     with no variation in success carries no learning signal; practice is most informative
     where success is uncertain (Guadagnoli & Lee 2004; Han et al. 2008 reinforce successful
-    reaches). Without it, the outcome itself: even a patient who misses every target learns.
+    reaches). `error_weight` adds the graded outcome beside it, the feedback of how far the
+    hand ended from the target that every reach gives (Izawa & Shadmehr 2011): far below the
+    threshold a patient still learns, slowly. Without `success`, the outcome alone: even a
+    patient who misses every target learns at full rate.
     """
     if not success:
         return outcome
-    return 0.5 * (1.0 + np.tanh((outcome - threshold) / (2.0 * width)))
+    return 0.5 * (1.0 + np.tanh((outcome - threshold) / (2.0 * width))) + error_weight * outcome
