@@ -146,8 +146,8 @@ def test_a_folder_of_another_config_starts_again_saying_so(tmp_path, capsys):
 @pytest.mark.slow
 def test_the_default_validate_passes_the_rows_the_results_page_reports(tmp_path):
     """`rehabgym validate --seed 0` at the defaults: each row passes or fails as the committed
-    docs/results/phenomena/v1/seed0.json (the results page's table) says."""
-    saved = json.loads((Path(__file__).parents[1] / "docs" / "results" / "phenomena" / "v1"
+    docs/results/phenomena/v2/seed0.json (the results page's table) says."""
+    saved = json.loads((Path(__file__).parents[1] / "docs" / "results" / "phenomena" / "v2"
                         / "seed0.json").read_text())
     rows = validate(ValidateConfig(), tmp_path, progress=False)
     assert {r.number: r.passed for r in rows} == {r["row"]: r["passed"] for r in saved}

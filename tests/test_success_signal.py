@@ -86,7 +86,7 @@ def test_a_patient_who_never_succeeds_learns_from_the_graded_outcome_only() -> N
     learnt, with it a fraction of what the raw outcome teaches."""
     pc = PlasticityConfig()
     on, success, _ = learning(pc, [(SEVERE, 0.0)], distance=0.06)
-    bare, _, _ = learning(replace(pc, error_weight=0.0), [(SEVERE, 0.0)], distance=0.06)
+    bare, _, _ = learning(pc.without("graded"), [(SEVERE, 0.0)], distance=0.06)
     off, _, _ = learning(replace(pc, success=False), [(SEVERE, 0.0)], distance=0.06)
     assert success[0] == 0.0
     assert bare[0] < 0.1 * on[0], (bare, on)

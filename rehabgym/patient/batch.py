@@ -165,11 +165,12 @@ class PatientBatch:
                                 assist_gain=gain if gain.any() else None,
                                 record_rates=pc.reward, weights=w, reaches=act_b.sum(1))
             score = reach_scores(res, cfg.score_window).reshape(q, r)
-            # What is reinforced: soft success on the unclipped score (or the score itself
-            # with `success` off); the baseline is the block's mean for the same direction.
+            # What is reinforced: soft success on the unclipped score plus its graded part (or
+            # the score itself with `success` off); the baseline is the block's mean for the
+            # same direction.
             outcome = reinforcement(reach_scores(res, cfg.score_window, clip=False),
-                                    pc.success, pc.success_threshold,
-                                    pc.success_width, pc.error_weight).reshape(q, r)
+                                    pc.success, pc.success_threshold, pc.success_width,
+                                    pc.error_weight if pc.graded else 0.0).reshape(q, r)
             adv = np.zeros((q, r))
             for j, i in enumerate(busy):
                 out[i] = np.concatenate([out[i], score[j, act_b[j]]])

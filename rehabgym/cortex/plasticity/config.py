@@ -8,7 +8,8 @@ from typing import Annotated
 from rehabgym.config import ConfigError, Fraction, NonNegative, Positive, Range, check_fields
 from rehabgym.cortex.sheet import AREA_NAMES
 
-RULES = ("reward", "success", "homeostasis", "structural", "window", "daily_life", "diaschisis")
+RULES = ("reward", "success", "graded", "homeostasis", "structural", "window", "daily_life",
+         "diaschisis")
 
 
 @dataclass
@@ -20,6 +21,9 @@ class PlasticityConfig:
     #: `success_threshold`), so practice far too hard or far too easy teaches little; off, it
     #: reinforces the raw outcome (every reach's unclipped score) as before version 1
     success: bool = True
+    #: beside success, the graded outcome (`error_weight` times the reach's unclipped score)
+    #: is reinforced, so a patient whose reaches all fail still learns (version 2); off, v1
+    graded: bool = True
     homeostasis: bool = True
     structural: bool = True
     window: bool = True
@@ -35,8 +39,7 @@ class PlasticityConfig:
     max_weight: Positive = 2.0  # magnitudes are bounded in [0, max_weight]
     success_threshold: Annotated[float, Range(0, 1)] = 0.7  # reach score of half a success
     success_width: Annotated[float, Range(0.001, 10)] = 0.05  # score over which success rises
-    #: weight of the graded outcome (the reach's unclipped score) reinforced beside success
-    error_weight: NonNegative = 0.2
+    error_weight: NonNegative = 0.2  # weight of the graded outcome beside success
     # homeostasis (per day)
     homeostasis_rate: NonNegative = 0.05  # exponent of the daily scaling factor
     homeostasis_max_step: Fraction = 0.02  # at most +-2 % per day
