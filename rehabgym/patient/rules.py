@@ -36,10 +36,13 @@ UPDATE_GROUP = 4
 
 
 def reward_rule(brains: Brains, pc: PlasticityConfig, res: ReachResult, adv: np.ndarray,
-                busy: np.ndarray, counts: np.ndarray, gain: np.ndarray, threads: int) -> None:
+                busy: np.ndarray, counts: np.ndarray, gain: np.ndarray, threads: int,
+                mean_rates: np.ndarray) -> None:
     """Node perturbation after a block of reaches of the patients `busy`, each with `counts`
     real reaches (the first of its row of the block), advantages `adv` [busy, reaches] and
     learning-rate gains `gain` [busy] (window × fatigue); `threads` for torch's products.
+    `mean_rates` [busy, neurons], the latest assessment's, is what `output_covariance`
+    subtracts from the output synapses' presynaptic rates.
     Patients are updated `UPDATE_GROUP` at a time, which bounds the memory of a large batch."""
     full = brains.state
     n = brains.n
@@ -50,6 +53,8 @@ def reward_rule(brains: Brains, pc: PlasticityConfig, res: ReachResult, adv: np.
     gain_all = torch.as_tensor(gain, dtype=torch.float32)
     adv_all = torch.as_tensor(adv, dtype=torch.float32)
     counts_all = torch.as_tensor(counts)
+    kappa = pc.output_covariance
+    mean_all = torch.as_tensor(mean_rates, dtype=torch.float32)
     for lo in range(0, p, UPDATE_GROUP):
         g = slice(lo, lo + UPDATE_GROUP)
         rows = busy[g]
@@ -61,6 +66,7 @@ def reward_rule(brains: Brains, pc: PlasticityConfig, res: ReachResult, adv: np.
         alive = s["alive"]
         mask = s["connectivity"] * alive[:, :, None] * alive[:, None, :]
         out_mask = s["corticospinal"] * alive[:, None, :]
+        out_pre = rates - kappa * mean_all[g][:, None, None, :] if kappa else rates
         # one product per patient: torch splits them over the loop's threads when there are
         # several patients, which changes no number
         with torch_threads(threads if q > 1 else torch.get_num_threads()):
@@ -68,7 +74,7 @@ def reward_rule(brains: Brains, pc: PlasticityConfig, res: ReachResult, adv: np.
                 s["mag_rec"], brains.sign, mask, noise[..., :n], pre, adv_all[g],
                 pc.learning_rate * gain_all[g], pc.max_weight, counts_all[g])
             full["mag_out"][rows] = reward_update(
-                s["mag_out"], None, out_mask, noise[..., n:], rates, adv_all[g],
+                s["mag_out"], None, out_mask, noise[..., n:], out_pre, adv_all[g],
                 pc.output_learning_rate * gain_all[g], pc.max_weight, counts_all[g])
 
 

@@ -33,6 +33,10 @@ class PlasticityConfig:
     # reward-modulated node perturbation
     learning_rate: NonNegative = 0.0002  # recurrent synapses
     output_learning_rate: NonNegative = 0.0004  # corticospinal synapses (x2: half the motor noise)
+    #: the corticospinal update's presynaptic term is each neuron's rate minus this fraction of
+    #: its mean rate in the latest assessment (a covariance rule, Sejnowski 1977), so practice
+    #: of one direction changes less of what every direction shares; 0: the rate itself
+    output_covariance: Fraction = 0.0
     #: rate of each patient's running outcome per direction (kept and saved; the reward rule
     #: uses the block's mean instead)
     baseline_rate: Fraction = 0.3
