@@ -183,7 +183,7 @@ class PatientBatch:
             if pc.reward:
                 lr_gain = (window_gain(self.day, pc) * np.clip(1.0 - self.fatigue, 0.0, 1.0))
                 rules.reward_rule(self.brains, pc, res, adv, busy, act_b.sum(1), lr_gain[busy],
-                                  self.loop.threads, self._last_rates[busy])
+                                  self.loop.threads, self._last_rates)
             self.fatigue += active.sum(1) * cfg.fatigue_per_rep * effort
             self._dirty = True
             del res  # the block's recorded rates and noise go before the next block's come

@@ -41,8 +41,8 @@ def reward_rule(brains: Brains, pc: PlasticityConfig, res: ReachResult, adv: np.
     """Node perturbation after a block of reaches of the patients `busy`, each with `counts`
     real reaches (the first of its row of the block), advantages `adv` [busy, reaches] and
     learning-rate gains `gain` [busy] (window × fatigue); `threads` for torch's products.
-    `mean_rates` [busy, neurons], the latest assessment's, is what `output_covariance`
-    subtracts from the output synapses' presynaptic rates.
+    `mean_rates` [patients, neurons], the latest assessment's of every patient of the batch,
+    is what `output_covariance` subtracts from the output synapses' presynaptic rates.
     Patients are updated `UPDATE_GROUP` at a time, which bounds the memory of a large batch."""
     full = brains.state
     n = brains.n
@@ -54,7 +54,6 @@ def reward_rule(brains: Brains, pc: PlasticityConfig, res: ReachResult, adv: np.
     adv_all = torch.as_tensor(adv, dtype=torch.float32)
     counts_all = torch.as_tensor(counts)
     kappa = pc.output_covariance
-    mean_all = torch.as_tensor(mean_rates, dtype=torch.float32)
     for lo in range(0, p, UPDATE_GROUP):
         g = slice(lo, lo + UPDATE_GROUP)
         rows = busy[g]
@@ -66,7 +65,11 @@ def reward_rule(brains: Brains, pc: PlasticityConfig, res: ReachResult, adv: np.
         alive = s["alive"]
         mask = s["connectivity"] * alive[:, :, None] * alive[:, None, :]
         out_mask = s["corticospinal"] * alive[:, None, :]
-        out_pre = rates - kappa * mean_all[g][:, None, None, :] if kappa else rates
+        if kappa:
+            mean = torch.as_tensor(mean_rates[rows], dtype=torch.float32)
+            out_pre = rates - kappa * mean[:, None, None, :]
+        else:
+            out_pre = rates
         # one product per patient: torch splits them over the loop's threads when there are
         # several patients, which changes no number
         with torch_threads(threads if q > 1 else torch.get_num_threads()):
