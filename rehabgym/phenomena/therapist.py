@@ -80,14 +80,29 @@ def compare_finals(finals: dict[str, np.ndarray], initial: np.ndarray, seed: int
             "table": "\n".join(lines)}
 
 
-def therapist_matters(cfg: ValidateConfig) -> Row:
-    """Row 10 on the mixed cohort with the validated patient (its plasticity included): the
-    best and the worst therapy schedule differ in final score (paired, p < 0.05, bootstrap CI
-    excluding 0); the held-out patients follow the validation seed."""
+def held_out_seed(cfg: ValidateConfig) -> int:
+    """First seed of row 10's held-out patients at the validation seed of `cfg`."""
+    return HELD_OUT_SEED + 1000 * cfg.seed
+
+
+def therapist_finals(cfg: ValidateConfig) -> dict[str, np.ndarray]:
+    """Row 10's experiment as data: each schedule of `SCHEDULES` on the mixed cohort with the
+    validated patient (its plasticity included), the held-out patients following the
+    validation seed; {"initial": scores, name: final scores} over the same patients."""
     env = resolve_config(TherapyEnvConfig(patient=cfg.patient), cohort="mixed",
                          horizon_days=cfg.row10_days)
-    return therapist_row(schedule_comparison(env, cfg.row10_patients,
-                                             HELD_OUT_SEED + 1000 * cfg.seed))
+    res = schedule_comparison(env, cfg.row10_patients, held_out_seed(cfg))
+    return {"initial": res["initial"], **res["finals"]}
+
+
+def therapist_matters(cfg: ValidateConfig, finals: dict[str, np.ndarray] | None = None) -> Row:
+    """Row 10: the best and the worst therapy schedule differ in final score (paired, p <
+    0.05, bootstrap CI excluding 0), on `finals` (`therapist_finals`'s; default: run it)."""
+    data = therapist_finals(cfg) if finals is None else finals
+    n = len(data["initial"])
+    return therapist_row(compare_finals(
+        {name: np.asarray(data[name]) for name in SCHEDULES}, np.asarray(data["initial"]),
+        held_out_seed(cfg), f"row 10 - the therapist matters: {n} patients"))
 
 
 def therapist_row(res: dict[str, Any]) -> Row:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +39,7 @@ from rehabgym.phenomena import therapy as th
 from rehabgym.phenomena import threshold
 from rehabgym.phenomena.config import ValidateConfig
 from rehabgym.phenomena.table import Row, curves, markdown
-from rehabgym.phenomena.therapist import therapist_matters
+from rehabgym.phenomena.therapist import therapist_finals, therapist_matters
 from rehabgym.stages import Stages
 
 
@@ -125,7 +125,8 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
             th.specificity(cfg, ther), threshold.use_it_or_lose_it(cfg, ther_all),
             nh.smoothness(g, nat, cfg.days), nh.vicarious_compensation(g)]
     if ablate is None:
-        rows.append(Row(**stages.record("therapist", lambda: asdict(therapist_matters(cfg)))))
+        finals = stages.arrays("therapist", lambda: therapist_finals(cfg))
+        rows.append(therapist_matters(cfg, finals))
     chal = ch.ChallengeResult.from_arrays(stages.arrays(
         "challenge", lambda: ch.challenge_experiment(cfg, bar).to_arrays()))
     rows += [ch.challenge_point(cfg, chal), ch.assistance(cfg, chal)]
