@@ -31,6 +31,7 @@ from rehabgym.healthy.criteria import check_healthy
 from rehabgym.healthy.demo import DemoConfig, run_demo
 from rehabgym.healthy.pretrain import PretrainConfig, pretrain
 from rehabgym.phenomena import ValidateConfig, validate
+from rehabgym.phenomena.pool import pool
 from rehabgym.reaching.heap import limit_heap
 from rehabgym.training import load_train_config, train
 from rehabgym.trials import BACKENDS, TrialConfig, run_trial, write_report
@@ -221,6 +222,26 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_validate)
 
 
+def _run_pool(args: argparse.Namespace) -> int:
+    out = Path(args.out) if args.out else _timestamped("runs/validate-pooled")
+    try:
+        pool(args.runs, out)
+    except ConfigError as exc:
+        print(f"rehabgym pool: {exc}", file=sys.stderr)
+        return 2
+    print(f"table, figures and runs.json: {out}")
+    return 0
+
+
+def _add_pool(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("pool", help="the phenomena table on the patients of several finished "
+                       "validate runs (seeds) together; nothing is simulated again")
+    p.add_argument("runs", nargs="+", help="validate run folders (their --out), same config "
+                   "but the seed")
+    p.add_argument("--out", help="output folder (default: runs/validate-pooled/<timestamp>/)")
+    p.set_defaults(func=_run_pool)
+
+
 # ---------------------------------------------------------------- train / evaluate
 def _run_train(args: argparse.Namespace) -> int:
     config = args.config
@@ -349,7 +370,8 @@ def _add_trial(sub: argparse._SubParsersAction) -> None:
 
 
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _add_demo, _add_bench, _add_pretrain, _add_evaluate_healthy, _add_validate, _add_train,
+    _add_demo, _add_bench, _add_pretrain, _add_evaluate_healthy, _add_validate, _add_pool,
+    _add_train,
     _add_evaluate, _add_schedules, _add_trial]
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from rehabgym.atomic import atomic_path, write_text
 from rehabgym.config import save_config
+from rehabgym.cortex.lesion import Lesion
 from rehabgym.cortex.plasticity import RULES
 from rehabgym.healthy.checkpoint import checkpoint_digest
 from rehabgym.patient import sample_cohort
@@ -38,6 +39,7 @@ from rehabgym.phenomena import natural_history as nh
 from rehabgym.phenomena import therapy as th
 from rehabgym.phenomena import threshold
 from rehabgym.phenomena.config import ValidateConfig
+from rehabgym.phenomena.natural_history import Progress
 from rehabgym.phenomena.table import Row, curves, markdown
 from rehabgym.phenomena.therapist import therapist_finals, therapist_matters
 from rehabgym.stages import Stages
@@ -62,7 +64,7 @@ def overview_figure(nat: nh.NaturalHistory, ther: th.TherapyResult) -> Figure:
     return fig
 
 
-def _save(cfg: ValidateConfig, rows: list[Row], figures: dict[str, Figure], table: str,
+def save_table(cfg: ValidateConfig, rows: list[Row], figures: dict[str, Figure], table: str,
           out: Path) -> None:
     """Config, table (Markdown, JSON), one PNG per figure; the figures, the table and each
     row's pass/fail (`phenomena/passed` at step = row number) also to TensorBoard in `out`."""
@@ -90,6 +92,80 @@ def _therapy_patients(cfg: ValidateConfig, nat: nh.NaturalHistory) -> list[int]:
     return sorted(order[: cfg.therapy_patients])
 
 
+@dataclass
+class PhenomenaData:
+    """What the experiments of one validate run measured, per patient: everything the rows and
+    figures are computed from (`concat` pools several runs' patients)."""
+
+    lesions: list[Lesion]
+    nat: nh.NaturalHistory
+    ther: th.TherapyResult
+    ther_all: th.TherapyResult
+    chal: ch.ChallengeResult
+    finals: dict[str, np.ndarray] | None  # row 10's (None: not run, as under an ablation)
+
+    @classmethod
+    def concat(cls, parts: list[PhenomenaData]) -> PhenomenaData:
+        """The patients of every part in one cohort (each experiment's patient axis joined)."""
+        def join(arrays, axis):
+            return np.concatenate(list(arrays), axis=axis)
+
+        nats = [p.nat for p in parts]
+        nat = nh.NaturalHistory(join((n.score for n in nats), 1), join((n.peaks for n in nats), 1),
+                                join((n.output_pm for n in nats), 1), nats[0].healthy_score,
+                                nats[0].healthy_peaks, join((n.alive_m1 for n in nats), 0))
+
+        def therapy(results: list[th.TherapyResult]) -> th.TherapyResult:
+            return th.TherapyResult(results[0].arms, join((r.score for r in results), 2),
+                                    join((r.profile for r in results), 2))
+
+        chals = [p.chal for p in parts]
+        chal = ch.ChallengeResult(chals[0].levels, join((c.gain for c in chals), 2),
+                                  join((c.success for c in chals), 2),
+                                  join((c.control for c in chals), 1))
+        finals = None
+        if all(p.finals is not None for p in parts):
+            finals = {k: join((p.finals[k] for p in parts), 0) for k in parts[0].finals}
+        return cls([les for p in parts for les in p.lesions], nat,
+                   therapy([p.ther for p in parts]), therapy([p.ther_all for p in parts]), chal,
+                   finals)
+
+
+def phenomena_rows(cfg: ValidateConfig, data: PhenomenaData) -> list[Row]:
+    """Rows 1-12 (row 10 only with its finals) from what the experiments measured."""
+    g = nh.Measures.of(data.lesions, data.nat)
+    nat, ther = data.nat, data.ther
+    rows = [nh.lesion_size(g, nat), nh.spontaneous_recovery(nat, cfg.days),
+            nh.proportional_recovery(g, nat),
+            th.early_beats_late(cfg, ther), th.dose_response(cfg, ther),
+            th.specificity(cfg, ther), threshold.use_it_or_lose_it(cfg, data.ther_all),
+            nh.smoothness(g, nat, cfg.days), nh.vicarious_compensation(g)]
+    if data.finals is not None:
+        rows.append(therapist_matters(cfg, data.finals))
+    return rows + [ch.challenge_point(cfg, data.chal), ch.assistance(cfg, data.chal)]
+
+
+def phenomena_figures(cfg: ValidateConfig, data: PhenomenaData, rows: list[Row]
+                      ) -> dict[str, Figure]:
+    """One figure per row that has one, and the README's overview."""
+    g = nh.Measures.of(data.lesions, data.nat)
+    nat, ther = data.nat, data.ther
+    v = {r.number: r.values for r in rows}
+    return {
+        "row1_lesion_size": nh.lesion_size_figure(g, nat),
+        "row2_spontaneous_recovery": nh.spontaneous_recovery_figure(nat),
+        "row3_proportional_recovery": nh.proportional_recovery_figure(g, nat, v[3]["slope"]),
+        "row4_early_vs_late": th.early_beats_late_figure(cfg, ther),
+        "row5_dose_response": th.dose_response_figure(v[5]),
+        "row6_specificity": th.specificity_figure(v[6]),
+        "row7_use_it_or_lose_it": threshold.use_it_or_lose_it_figure(cfg, data.ther_all),
+        "row8_smoothness": nh.smoothness_figure(g, nat),
+        "row9_vicarious_compensation": nh.vicarious_compensation_figure(g),
+        "row11_challenge_point": ch.challenge_figure(cfg, data.chal),
+        "phenomena": overview_figure(nat, ther),
+    }
+
+
 def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = None,
              progress: bool = True) -> list[Row]:
     """Run the cohort, print the table, save table/figures/config under `out`.
@@ -107,6 +183,19 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
     stages = Stages(out, {"config": cfg, "ablate": ablate,
                           "checkpoint": checkpoint_digest(cfg.patient.checkpoint)},
                     "rehabgym validate")
+    data = measure(cfg, stages, bar, with_therapist=ablate is None)
+    rows = phenomena_rows(cfg, data)
+    table = markdown(rows)
+    title = f"Phenomena ({cfg.n_patients} patients" + (f", ablated: {ablate}" if ablate else "")
+    print(f"{title}, seed {cfg.seed})\n{table}")
+    if out is not None:
+        save_table(cfg, rows, phenomena_figures(cfg, data, rows), table, out)
+    return rows
+
+
+def measure(cfg: ValidateConfig, stages: Stages, bar: Progress, with_therapist: bool = True
+            ) -> PhenomenaData:
+    """Every experiment of validate, each a stage of `stages` (read back if finished)."""
     lesions = sample_cohort(cfg.cohort, cfg.n_patients, cfg.seed)
     nat = nh.NaturalHistory.from_arrays(stages.arrays(
         "natural_history", lambda: nh.natural_history(cfg, lesions, bar).to_arrays()))
@@ -117,36 +206,8 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
                                                  ).to_arrays()))
     ther_all = th.TherapyResult.from_arrays(stages.arrays(
         "threshold", lambda: threshold.threshold_experiment(cfg, lesions, bar).to_arrays()))
-
-    g = nh.Measures.of(lesions, nat)
-    rows = [nh.lesion_size(g, nat), nh.spontaneous_recovery(nat, cfg.days),
-            nh.proportional_recovery(g, nat),
-            th.early_beats_late(cfg, ther), th.dose_response(cfg, ther),
-            th.specificity(cfg, ther), threshold.use_it_or_lose_it(cfg, ther_all),
-            nh.smoothness(g, nat, cfg.days), nh.vicarious_compensation(g)]
-    if ablate is None:
-        finals = stages.arrays("therapist", lambda: therapist_finals(cfg))
-        rows.append(therapist_matters(cfg, finals))
+    finals = (stages.arrays("therapist", lambda: therapist_finals(cfg)) if with_therapist
+              else None)
     chal = ch.ChallengeResult.from_arrays(stages.arrays(
         "challenge", lambda: ch.challenge_experiment(cfg, bar).to_arrays()))
-    rows += [ch.challenge_point(cfg, chal), ch.assistance(cfg, chal)]
-    table = markdown(rows)
-    title = f"Phenomena ({cfg.n_patients} patients" + (f", ablated: {ablate}" if ablate else "")
-    print(f"{title}, seed {cfg.seed})\n{table}")
-    if out is not None:
-        v = {r.number: r.values for r in rows}
-        figures = {
-            "row1_lesion_size": nh.lesion_size_figure(g, nat),
-            "row2_spontaneous_recovery": nh.spontaneous_recovery_figure(nat),
-            "row3_proportional_recovery": nh.proportional_recovery_figure(g, nat, v[3]["slope"]),
-            "row4_early_vs_late": th.early_beats_late_figure(cfg, ther),
-            "row5_dose_response": th.dose_response_figure(v[5]),
-            "row6_specificity": th.specificity_figure(v[6]),
-            "row7_use_it_or_lose_it": threshold.use_it_or_lose_it_figure(cfg, ther_all),
-            "row8_smoothness": nh.smoothness_figure(g, nat),
-            "row9_vicarious_compensation": nh.vicarious_compensation_figure(g),
-            "row11_challenge_point": ch.challenge_figure(cfg, chal),
-            "phenomena": overview_figure(nat, ther),
-        }
-        _save(cfg, rows, figures, table, out)
-    return rows
+    return PhenomenaData(lesions, nat, ther, ther_all, chal, finals)

@@ -1,0 +1,96 @@
+"""`rehabgym pool`: the table on several validate runs' patients together, from their stages
+alone; runs that differ in more than the seed, or have not finished, are refused clearly."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from rehabgym.cli import main
+from rehabgym.config import ConfigError, save_config
+from rehabgym.phenomena import ValidateConfig, validate
+from rehabgym.phenomena import therapy as th
+from rehabgym.phenomena.pool import load_run, pool
+
+TINY = dict(n_patients=4, days=5, therapy_patients=2, early_start=1, late_start=3,
+            therapy_days=1, doses=(30, 120), row10_patients=2, row10_days=2,
+            threshold_start=1, followup_days=2, challenge_patients=2)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two finished tiny validate runs, seeds 0 and 1, and their rows."""
+    root = tmp_path_factory.mktemp("validate")
+    cfg = replace(ValidateConfig.quick(), **TINY)
+    out = {}
+    for seed in (0, 1):
+        rows = validate(replace(cfg, seed=seed), root / f"seed{seed}", progress=False)
+        out[seed] = (root / f"seed{seed}", rows)
+    return out
+
+
+def _stamps(folder):
+    return {p.name: (p.stat().st_mtime_ns, p.stat().st_size)
+            for p in (folder / "stages").iterdir()}
+
+
+def test_one_run_pooled_is_that_run(runs, tmp_path):
+    folder, rows = runs[0]
+    pooled = pool([folder], tmp_path / "pooled")
+    assert [(r.number, r.measured, r.passed) for r in pooled] == [
+        (r.number, r.measured, r.passed) for r in rows]
+
+
+def test_pooling_joins_the_patients_and_changes_no_run(runs, tmp_path, capsys):
+    (a, rows_a), (b, _) = runs[0], runs[1]
+    before = (_stamps(a), _stamps(b))
+    pooled = pool([a, b], tmp_path / "pooled")
+    assert (_stamps(a), _stamps(b)) == before
+    by = {r.number: r for r in pooled}
+    assert by[1].values["n"] == 2 * {r.number: r for r in rows_a}[1].values["n"]
+    cfg_a, data_a = load_run(a)
+    _, data_b = load_run(b)
+    # the therapy rows are computed on both runs' therapy patients, side by side
+    both = th.TherapyResult(data_a.ther.arms, np.concatenate(
+        [data_a.ther.score, data_b.ther.score], 2), np.concatenate(
+        [data_a.ther.profile, data_b.ther.profile], 2))
+    assert by[4].measured == th.early_beats_late(cfg_a, both).measured
+    assert f"n={2 * TINY['therapy_patients']})" in by[4].measured
+    assert "seeds 0, 1 pooled" in capsys.readouterr().out
+    saved = json.loads((tmp_path / "pooled" / "phenomena.json").read_text())
+    assert [r["row"] for r in saved] == [r.number for r in pooled]
+    assert json.loads((tmp_path / "pooled" / "runs.json").read_text())["seeds"] == [0, 1]
+    assert (tmp_path / "pooled" / "row6_specificity.png").is_file()
+
+
+def test_runs_of_other_settings_are_refused_naming_the_field(runs, tmp_path):
+    a, _ = runs[0]
+    other = tmp_path / "other"
+    other.mkdir()
+    os.symlink(runs[1][0] / "stages", other / "stages")
+    cfg, _ = load_run(runs[1][0])
+    save_config(replace(cfg, reps=cfg.reps + 1), other / "config.yaml")
+    with pytest.raises(ConfigError, match=r"differs .* in reps"):
+        pool([a, other], tmp_path / "pooled")
+    assert not (tmp_path / "pooled").exists()
+
+
+def test_the_same_seed_twice_is_refused(runs, tmp_path):
+    with pytest.raises(ConfigError, match="same seed twice"):
+        pool([runs[0][0], runs[0][0]], tmp_path / "pooled")
+
+
+def test_an_unfinished_run_is_refused_naming_the_stage(runs, tmp_path, capsys):
+    folder = tmp_path / "unfinished"
+    (folder / "stages").mkdir(parents=True)
+    cfg, _ = load_run(runs[0][0])
+    save_config(cfg, folder / "config.yaml")
+    (folder / "stages" / "natural_history.npz").write_bytes(
+        (runs[0][0] / "stages" / "natural_history.npz").read_bytes())
+    assert main(["pool", str(folder), "--out", str(tmp_path / "pooled")]) == 2
+    assert "no finished 'therapy' stage" in capsys.readouterr().err
+    assert not (tmp_path / "pooled").exists()
