@@ -1,7 +1,7 @@
 """Long commands in stages: each finished stage is saved in the run folder, so a run killed and
 started again with the same folder and config continues after the stages it had finished.
 
-Stages are saved as data only (numpy `.npz` without pickles, or JSON), atomically; the folder
+Stages are saved as data only (numpy `.npz` without pickles), atomically; the folder
 also keeps a fingerprint of the resolved config, and a folder of another config is started
 again from scratch, saying so.
 """
@@ -9,7 +9,6 @@ again from scratch, saying so.
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import sys
 from collections.abc import Callable
@@ -23,6 +22,11 @@ from rehabgym.atomic import atomic_path, remove_leftovers, write_text
 from rehabgym.config import to_dict
 
 
+def fingerprint(config: Any) -> str:
+    """The key a stages folder is kept under: a hash of the resolved config."""
+    return hashlib.sha256(yaml.safe_dump(to_dict(config), sort_keys=True).encode()).hexdigest()
+
+
 class Stages:
     """The finished stages of one run in `<folder>/stages/` (None: keep nothing)."""
 
@@ -31,7 +35,7 @@ class Stages:
         self.folder = None if folder is None else Path(folder) / "stages"
         if self.folder is None:
             return
-        key = hashlib.sha256(yaml.safe_dump(to_dict(config), sort_keys=True).encode()).hexdigest()
+        key = fingerprint(config)
         stamp = self.folder / "config.sha256"
         if stamp.is_file() and stamp.read_text().strip() != key:
             print(f"{label}: {self.folder} holds stages of another config; starting again",
@@ -68,18 +72,6 @@ class Stages:
             return
         with atomic_path(self.folder / f"{name}.npz") as tmp, open(tmp, "wb") as f:
             np.savez(f, **arrays)
-
-    def record(self, name: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """Stage `name` as a JSON record: read back if it finished before, else computed."""
-        if self.folder is None:
-            return compute()
-        path = self.folder / f"{name}.json"
-        if path.is_file():
-            self._reused(name, path)
-            return json.loads(path.read_text())
-        out = compute()
-        write_text(path, json.dumps(out))
-        return out
 
     def _reused(self, name: str, path: Path) -> None:
         print(f"{self.label}: {name} finished in an earlier run, read from {path}",

@@ -4,7 +4,7 @@ alone; runs that differ in more than the seed, or have not finished, are refused
 from __future__ import annotations
 
 import json
-import os
+import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -15,6 +15,8 @@ from rehabgym.config import ConfigError, save_config
 from rehabgym.phenomena import ValidateConfig, validate
 from rehabgym.phenomena import therapy as th
 from rehabgym.phenomena.pool import load_run, pool
+from rehabgym.phenomena.validate import stage_key
+from rehabgym.stages import fingerprint
 
 TINY = dict(n_patients=4, days=5, therapy_patients=2, early_start=1, late_start=3,
             therapy_days=1, doses=(30, 120), row10_patients=2, row10_days=2,
@@ -67,16 +69,37 @@ def test_pooling_joins_the_patients_and_changes_no_run(runs, tmp_path, capsys):
     assert (tmp_path / "pooled" / "row6_specificity.png").is_file()
 
 
+def _copy_run(src, dst, cfg=None):
+    """A copy of run `src` in `dst`; with `cfg`, as if its stages had been made with `cfg`."""
+    shutil.copytree(src, dst)
+    if cfg is not None:
+        save_config(cfg, dst / "config.yaml")
+        (dst / "stages" / "config.sha256").write_text(
+            fingerprint(stage_key(cfg, None)) + "\n")
+    return dst
+
+
 def test_runs_of_other_settings_are_refused_naming_the_field(runs, tmp_path):
-    a, _ = runs[0]
-    other = tmp_path / "other"
-    other.mkdir()
-    os.symlink(runs[1][0] / "stages", other / "stages")
     cfg, _ = load_run(runs[1][0])
-    save_config(replace(cfg, reps=cfg.reps + 1), other / "config.yaml")
+    other = _copy_run(runs[1][0], tmp_path / "other", replace(cfg, reps=cfg.reps + 1))
     with pytest.raises(ConfigError, match=r"differs .* in reps"):
-        pool([a, other], tmp_path / "pooled")
+        pool([runs[0][0], other], tmp_path / "pooled")
     assert not (tmp_path / "pooled").exists()
+
+
+def test_stages_of_another_config_than_the_folders_are_refused(runs, tmp_path):
+    cfg, _ = load_run(runs[1][0])
+    other = _copy_run(runs[1][0], tmp_path / "other")
+    save_config(replace(cfg, reps=cfg.reps + 1), other / "config.yaml")
+    with pytest.raises(ConfigError, match="not made with its config.yaml"):
+        pool([other], tmp_path / "pooled")
+
+
+def test_the_pooled_table_never_goes_into_a_run(runs):
+    before = (runs[0][0] / "phenomena.json").read_text()
+    with pytest.raises(ConfigError, match="out: .* is one of the runs"):
+        pool([runs[0][0], runs[1][0]], runs[0][0])
+    assert (runs[0][0] / "phenomena.json").read_text() == before
 
 
 def test_the_same_seed_twice_is_refused(runs, tmp_path):
@@ -84,13 +107,20 @@ def test_the_same_seed_twice_is_refused(runs, tmp_path):
         pool([runs[0][0], runs[0][0]], tmp_path / "pooled")
 
 
-def test_an_unfinished_run_is_refused_naming_the_stage(runs, tmp_path, capsys):
+def test_a_killed_run_is_refused(runs, tmp_path):
+    folder = tmp_path / "killed"
+    shutil.copytree(runs[0][0] / "stages", folder / "stages")  # config.yaml comes at the end
+    with pytest.raises(ConfigError, match="not a finished validate run"):
+        pool([folder], tmp_path / "pooled")
+
+
+def test_a_run_missing_a_stage_is_refused_naming_it(runs, tmp_path, capsys):
     folder = tmp_path / "unfinished"
     (folder / "stages").mkdir(parents=True)
     cfg, _ = load_run(runs[0][0])
     save_config(cfg, folder / "config.yaml")
-    (folder / "stages" / "natural_history.npz").write_bytes(
-        (runs[0][0] / "stages" / "natural_history.npz").read_bytes())
+    for name in ("natural_history.npz", "config.sha256"):
+        shutil.copy(runs[0][0] / "stages" / name, folder / "stages" / name)
     assert main(["pool", str(folder), "--out", str(tmp_path / "pooled")]) == 2
     assert "no finished 'therapy' stage" in capsys.readouterr().err
     assert not (tmp_path / "pooled").exists()

@@ -6,6 +6,8 @@ narrower, and one verdict per row instead of k verdicts of which some fail by ch
 (twelve rows at 80 % power each pass together on one seed 7 % of the time). Nothing is
 simulated again: the runs' saved stages are read (never changed), so the runs must have
 finished and must share every setting but the seed (`patient.nthread` changes no number).
+Noise seeds follow the validation seed (patient i of seed s draws stream s + i), so runs of
+adjacent seeds give different lesions the same noise streams, shifted by one patient.
 """
 
 from __future__ import annotations
@@ -17,13 +19,21 @@ import numpy as np
 
 from rehabgym.atomic import write_text
 from rehabgym.config import ConfigError, load_config, to_dict
+from rehabgym.cortex.plasticity import RULES
 from rehabgym.patient import sample_cohort
 from rehabgym.phenomena import challenge as ch
 from rehabgym.phenomena import natural_history as nh
 from rehabgym.phenomena import therapy as th
 from rehabgym.phenomena.config import ValidateConfig
 from rehabgym.phenomena.table import Row, markdown
-from rehabgym.phenomena.validate import PhenomenaData, phenomena_figures, phenomena_rows, save_table
+from rehabgym.phenomena.validate import (
+    PhenomenaData,
+    phenomena_figures,
+    phenomena_rows,
+    save_table,
+    stage_key,
+)
+from rehabgym.stages import fingerprint
 
 #: settings that may differ between pooled runs: the seed, and threads (which change no number)
 FREE = ({"seed"}, {"nthread"})
@@ -40,19 +50,34 @@ def _stage(folder: Path, name: str, required: bool = True) -> dict[str, np.ndarr
         return {k: data[k] for k in data.files}
 
 
+def _ablation(folder: Path, cfg: ValidateConfig) -> str | None:
+    """The ablation the run's stages were made with (None: none); an error when they were
+    made with another config than its config.yaml (a folder run again with another one)."""
+    stamp = folder / "stages" / "config.sha256"
+    key = stamp.read_text().strip() if stamp.is_file() else None
+    for ablate in (None, *RULES):
+        if key == fingerprint(stage_key(cfg, ablate)):
+            return ablate
+    raise ConfigError(f"runs: the stages of {folder} were not made with its config.yaml (or "
+                      "the healthy checkpoint changed since); run `rehabgym validate --config "
+                      f"{folder / 'config.yaml'} --out {folder}` to make them again")
+
+
 def load_run(folder: str | Path) -> tuple[ValidateConfig, PhenomenaData]:
     """A finished validate run's config and measurements, read from its folder."""
     folder = Path(folder)
     if not (folder / "config.yaml").is_file():
-        raise ConfigError(f"runs: {folder} is not a validate run folder (no config.yaml)")
+        raise ConfigError(f"runs: {folder} is not a finished validate run (no config.yaml, "
+                          "which validate writes last)")
     cfg = load_config(ValidateConfig, folder / "config.yaml")
+    ablate = _ablation(folder, cfg)
     data = PhenomenaData(
         sample_cohort(cfg.cohort, cfg.n_patients, cfg.seed),
         nh.NaturalHistory.from_arrays(_stage(folder, "natural_history")),
         th.TherapyResult.from_arrays(_stage(folder, "therapy")),
         th.TherapyResult.from_arrays(_stage(folder, "threshold")),
         ch.ChallengeResult.from_arrays(_stage(folder, "challenge")),
-        _stage(folder, "therapist", required=False))
+        _stage(folder, "therapist", required=ablate is None))
     return cfg, data
 
 
@@ -81,6 +106,8 @@ def pool(folders: list[str | Path], out: Path | None = None) -> list[Row]:
     own (table, JSON, figures, the first run's config), with `runs.json` naming the runs."""
     if len(folders) < 1:
         raise ConfigError("runs: give at least one validate run folder")
+    if out is not None and Path(out).resolve() in {Path(f).resolve() for f in folders}:
+        raise ConfigError(f"out: {out} is one of the runs; the pooled table goes elsewhere")
     runs = [load_run(f) for f in folders]
     cfg = runs[0][0]
     seeds = [c.seed for c, _ in runs]

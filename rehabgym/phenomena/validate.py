@@ -65,7 +65,7 @@ def overview_figure(nat: nh.NaturalHistory, ther: th.TherapyResult) -> Figure:
 
 
 def save_table(cfg: ValidateConfig, rows: list[Row], figures: dict[str, Figure], table: str,
-          out: Path) -> None:
+               out: Path) -> None:
     """Config, table (Markdown, JSON), one PNG per figure; the figures, the table and each
     row's pass/fail (`phenomena/passed` at step = row number) also to TensorBoard in `out`."""
     out.mkdir(parents=True, exist_ok=True)
@@ -166,6 +166,13 @@ def phenomena_figures(cfg: ValidateConfig, data: PhenomenaData, rows: list[Row]
     }
 
 
+def stage_key(cfg: ValidateConfig, ablate: str | None) -> dict:
+    """What a run's stages are kept under: its resolved (ablated) config, the ablation and the
+    healthy checkpoint's digest."""
+    return {"config": cfg, "ablate": ablate,
+            "checkpoint": checkpoint_digest(cfg.patient.checkpoint)}
+
+
 def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = None,
              progress: bool = True) -> list[Row]:
     """Run the cohort, print the table, save table/figures/config under `out`.
@@ -180,9 +187,7 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
             raise ValueError(f"ablate: unknown rule {ablate!r}; allowed: {list(RULES)}")
         cfg = replace(cfg, patient=replace(cfg.patient,
                                            plasticity=cfg.patient.plasticity.without(ablate)))
-    stages = Stages(out, {"config": cfg, "ablate": ablate,
-                          "checkpoint": checkpoint_digest(cfg.patient.checkpoint)},
-                    "rehabgym validate")
+    stages = Stages(out, stage_key(cfg, ablate), "rehabgym validate")
     data = measure(cfg, stages, bar, with_therapist=ablate is None)
     rows = phenomena_rows(cfg, data)
     table = markdown(rows)
