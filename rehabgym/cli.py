@@ -371,8 +371,7 @@ def _add_trial(sub: argparse._SubParsersAction) -> None:
 
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_demo, _add_bench, _add_pretrain, _add_evaluate_healthy, _add_validate, _add_pool,
-    _add_train,
-    _add_evaluate, _add_schedules, _add_trial]
+    _add_train, _add_evaluate, _add_schedules, _add_trial]
 
 
 def build_parser() -> argparse.ArgumentParser:

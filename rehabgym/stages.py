@@ -27,6 +27,12 @@ def fingerprint(config: Any) -> str:
     return hashlib.sha256(yaml.safe_dump(to_dict(config), sort_keys=True).encode()).hexdigest()
 
 
+def read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """A saved stage's arrays (data only: no pickles)."""
+    with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
 class Stages:
     """The finished stages of one run in `<folder>/stages/` (None: keep nothing)."""
 
@@ -63,8 +69,7 @@ class Stages:
             return None
         if announce:
             self._reused(name, path)
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
+        return read_arrays(path)
 
     def save_arrays(self, name: str, arrays: dict[str, np.ndarray]) -> None:
         """Keep stage `name`'s arrays (atomically; nothing without a folder)."""

@@ -33,7 +33,7 @@ from rehabgym.phenomena.validate import (
     save_table,
     stage_key,
 )
-from rehabgym.stages import fingerprint
+from rehabgym.stages import fingerprint, read_arrays
 
 #: settings that may differ between pooled runs: the seed, and threads (which change no number)
 FREE = ({"seed"}, {"nthread"})
@@ -46,8 +46,7 @@ def _stage(folder: Path, name: str, required: bool = True) -> dict[str, np.ndarr
             return None
         raise ConfigError(f"runs: {folder} has no finished {name!r} stage ({path}); run "
                           f"`rehabgym validate --out {folder}` with its config to finish it")
-    with np.load(path, allow_pickle=False) as data:
-        return {k: data[k] for k in data.files}
+    return read_arrays(path)
 
 
 def _ablation(folder: Path, cfg: ValidateConfig) -> str | None:
