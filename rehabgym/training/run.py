@@ -106,6 +106,9 @@ def train(cfg: TrainConfig, out: Path | None = None, resume: str | Path | None =
             # TensorBoard drops what the interrupted run logged after the checkpoint (this
             # marker must come before the new run's event file)
             SummaryWriter(str(out), purge_step=model.num_timesteps + 1).close()
+            # event files are read in name order: <whole seconds>.<host>.<pid>.<counter>; in the
+            # same second a counter of 10 sorts before 9, so the new file starts a second later
+            time.sleep(1.0 - time.time() % 1.0)
         model.set_logger(configure(str(out), ["stdout", "tensorboard"] if cfg.progress_bar is False
                                    else ["tensorboard"]))
         remaining = cfg.total_timesteps - model.num_timesteps
