@@ -23,6 +23,7 @@ from rehabgym.cortex.plasticity import (
     resolve,
     reward_update,
     scale_outputs,
+    spinal_scaling,
     sprout,
     window_gain,
 )
@@ -132,3 +133,8 @@ def daily_rules(brains: Brains, pc: PlasticityConfig, day: np.ndarray, last_rate
         s["mag_out"] = axonal_sprouting(
             s["mag_out"], s["corticospinal"], s["alive"], lost, brains.healthy_out,
             pc.axon_sprout_rate * gain, pc.axon_sprout_bound, pc.max_weight)
+    if pc.homeostasis and pc.spinal_scaling_rate > 0:
+        # last: each muscle's total drive is scaled after the day's structural changes to it
+        s["mag_out"] = spinal_scaling(
+            s["mag_out"], s["corticospinal"], s["alive"], brains.reference_drive,
+            pc.spinal_scaling_rate, pc.homeostasis_max_step, pc.max_weight)

@@ -47,6 +47,9 @@ class PlasticityConfig:
     # homeostasis (per day)
     homeostasis_rate: NonNegative = 0.05  # exponent of the daily scaling factor
     homeostasis_max_step: Fraction = 0.02  # at most +-2 % per day
+    #: exponent of the daily scaling of each muscle's corticospinal inputs toward their healthy
+    #: total (part of `homeostasis`; 0: off, as in v2), at most `homeostasis_max_step` a day
+    spinal_scaling_rate: NonNegative = 0.0
     # structural plasticity (per day)
     sprout_rate: NonNegative = 0.002  # new synapses per living neuron per day, times p(distance)
     peri_infarct_boost: NonNegative = 4.0  # extra sprouting at the lesion border

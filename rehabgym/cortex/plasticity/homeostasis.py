@@ -22,3 +22,27 @@ def homeostatic_scaling(
     factor = torch.where(alive > 0, factor, torch.ones_like(factor))
     scale = torch.where(excitatory[None, None, :], factor[:, :, None], torch.ones_like(mag[:1]))
     return (mag * scale).clamp(0.0, max_weight)
+
+
+def spinal_scaling(
+    mag_out: torch.Tensor, corticospinal: torch.Tensor, alive: torch.Tensor,
+    reference: torch.Tensor, strength: float, max_step: float, max_weight: float,
+) -> torch.Tensor:
+    """Scale each muscle's living corticospinal inputs by (healthy / present total) ** strength.
+
+    Synaptic scaling at the spinal level (spinal neurons scale their inputs toward a set point:
+    O'Brien et al. 1998; Turrigiano 2008), both ways: a motoneuron pool whose cortical drive
+    practice raised loses some of it again, one that lost drive regains it, while the
+    pattern of its inputs (what practice taught) is kept.
+
+    Args:
+        mag_out: [P, 6, N] output magnitudes; corticospinal: [P, 6, N] fibre mask;
+        alive: [P, N]; reference: [6] healthy total drive per muscle; strength: exponent;
+        max_step: at most this fraction up or down a day.
+    """
+    exists = corticospinal * alive[:, None, :]
+    drive = (mag_out * exists).sum(-1)  # [P, 6]
+    ratio = reference.clamp(min=1e-9)[None] / drive.clamp(min=1e-9)
+    factor = ratio.pow(strength).clamp(1 - max_step, 1 + max_step)
+    scale = torch.where(exists > 0, factor[:, :, None], torch.ones_like(mag_out))
+    return (mag_out * scale).clamp(0.0, max_weight)
