@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
+from rehabgym.config import ConfigError
 from rehabgym.cortex.lesion import Lesion
 from rehabgym.cortex.plasticity import PlasticityConfig, spinal_scaling
 from rehabgym.patient import PatientBatch, PatientConfig, SessionPlan
@@ -67,3 +69,18 @@ def test_the_homeostasis_switch_turns_spinal_scaling_off():
     _, with_rate = _drive_error(0.5, homeostasis=False)
     _, without = _drive_error(0.0, homeostasis=False)
     assert torch.equal(with_rate.brains.state["mag_out"], without.brains.state["mag_out"])
+
+
+def test_only_the_chosen_areas_fibres_are_scaled_against_the_whole_drive():
+    ref = torch.full((6,), 1.0)
+    mag = torch.full((1, 6, 4), 0.125)  # half the healthy drive
+    m1 = torch.tensor([True, True, False, False])
+    new = spinal_scaling(mag, torch.ones(1, 6, 4), torch.ones(1, 4), ref, strength=0.5,
+                         max_step=0.02, max_weight=2.0, scaled=m1)
+    assert torch.allclose(new[..., :2], mag[..., :2] * 1.02)
+    assert torch.equal(new[..., 2:], mag[..., 2:])
+
+
+def test_an_unknown_area_is_refused_by_name():
+    with pytest.raises(ConfigError, match="spinal_scaling_areas.*allowed"):
+        PlasticityConfig(spinal_scaling_areas=("V1",))

@@ -135,6 +135,8 @@ def daily_rules(brains: Brains, pc: PlasticityConfig, day: np.ndarray, last_rate
             pc.axon_sprout_rate * gain, pc.axon_sprout_bound, pc.max_weight)
     if pc.homeostasis and pc.spinal_scaling_rate > 0:
         # last: each muscle's total drive is scaled after the day's structural changes to it
+        scaled = torch.isin(brains.area, torch.as_tensor(
+            [AREA_NAMES.index(a) for a in pc.spinal_scaling_areas]))
         s["mag_out"] = spinal_scaling(
             s["mag_out"], s["corticospinal"], s["alive"], brains.reference_drive,
-            pc.spinal_scaling_rate, pc.homeostasis_max_step, pc.max_weight)
+            pc.spinal_scaling_rate, pc.homeostasis_max_step, pc.max_weight, scaled)

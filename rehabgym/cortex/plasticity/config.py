@@ -50,6 +50,9 @@ class PlasticityConfig:
     #: exponent of the daily scaling of each muscle's corticospinal inputs toward their healthy
     #: total (part of `homeostasis`; 0: off, as in v2), at most `homeostasis_max_step` a day
     spinal_scaling_rate: NonNegative = 0.0
+    #: whose fibres spinal scaling scales (the total it compares counts every fibre); M1's
+    #: corticomotoneuronal cells are the direct input to motoneurons (Lemon 2008)
+    spinal_scaling_areas: tuple[str, ...] = ("M1", "PM")
     # structural plasticity (per day)
     sprout_rate: NonNegative = 0.002  # new synapses per living neuron per day, times p(distance)
     peri_infarct_boost: NonNegative = 4.0  # extra sprouting at the lesion border
@@ -75,9 +78,10 @@ class PlasticityConfig:
 
     def __post_init__(self) -> None:
         check_fields(self)
-        bad = [a for a in self.axon_sprout_areas if a not in AREA_NAMES]
-        if bad:
-            raise ConfigError(f"axon_sprout_areas: unknown {bad}; allowed: {list(AREA_NAMES)}")
+        for name in ("axon_sprout_areas", "spinal_scaling_areas"):
+            bad = [a for a in getattr(self, name) if a not in AREA_NAMES]
+            if bad:
+                raise ConfigError(f"{name}: unknown {bad}; allowed: {list(AREA_NAMES)}")
         if self.sprout_weight > self.max_weight:
             raise ConfigError(f"sprout_weight: must be <= max_weight ({self.max_weight}), "
                               f"got {self.sprout_weight}")

@@ -27,6 +27,7 @@ def homeostatic_scaling(
 def spinal_scaling(
     mag_out: torch.Tensor, corticospinal: torch.Tensor, alive: torch.Tensor,
     reference: torch.Tensor, strength: float, max_step: float, max_weight: float,
+    scaled: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Scale each muscle's living corticospinal inputs by (healthy / present total) ** strength.
 
@@ -38,11 +39,13 @@ def spinal_scaling(
     Args:
         mag_out: [P, 6, N] output magnitudes; corticospinal: [P, 6, N] fibre mask;
         alive: [P, N]; reference: [6] healthy total drive per muscle; strength: exponent;
-        max_step: at most this fraction up or down a day.
+        max_step: at most this fraction up or down a day; scaled: [N] bool, the neurons whose
+            fibres are scaled (default all; the total compared counts every fibre).
     """
     exists = corticospinal * alive[:, None, :]
     drive = (mag_out * exists).sum(-1)  # [P, 6]
     ratio = reference.clamp(min=1e-9)[None] / drive.clamp(min=1e-9)
     factor = ratio.pow(strength).clamp(1 - max_step, 1 + max_step)
-    scale = torch.where(exists > 0, factor[:, :, None], torch.ones_like(mag_out))
+    target = exists > 0 if scaled is None else (exists > 0) & scaled[None, None, :]
+    scale = torch.where(target, factor[:, :, None], torch.ones_like(mag_out))
     return (mag_out * scale).clamp(0.0, max_weight)
