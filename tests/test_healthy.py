@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from importlib import resources
+
+import numpy as np
 
 import pytest
 import torch
@@ -12,7 +15,8 @@ from rehabgym.cortex import Cortex, CortexConfig, SheetConfig
 from rehabgym.healthy.checkpoint import load_checkpoint
 from rehabgym.healthy.criteria import check_healthy
 from rehabgym.healthy.pretrain import PretrainConfig, pretrain
-from rehabgym.reaching.loop import N_INPUTS
+from rehabgym.reaching.loop import N_INPUTS, ClosedLoop
+from rehabgym.reaching.targets import center_out_targets
 
 
 def test_shipped_checkpoint_reaches_like_its_pretraining_run():
@@ -40,6 +44,26 @@ def test_pretraining_is_deterministic_and_learns(tmp_path):
     loaded, _ = load_checkpoint(tmp_path / "a" / "healthy_cortex.pt")
     assert torch.equal(loaded.w_rec, a.w_rec)
     assert (tmp_path / "a" / "config.yaml").is_file()
+
+
+def test_a_rate_cost_quiets_the_network(tmp_path):
+    """`rate_weight` prices the neurons' squared rates: the same pre-training with it ends
+    with a quieter network than without it (and the differentiable rates are the loop's)."""
+    base = PretrainConfig(iterations=4, batch_center_out=1, batch_random=0, duration=0.3,
+                          cortex=CortexConfig(sheet=SheetConfig(n_neurons=40)))
+
+    def mean_squared_rate(cortex):
+        loop = ClosedLoop(cortex, base.arm, nthread=1)
+        targets = center_out_targets(loop.start, 8, 0.10)
+        res, *_, rates = loop.run_differentiable(targets, base.duration, seed=3)
+        plain = loop.run(targets, base.duration, seed=3, record_rates=True)
+        assert rates.shape == plain.rates.shape
+        np.testing.assert_allclose(rates.detach().numpy(), plain.rates, atol=1e-5)
+        return float(rates.detach().pow(2).mean())
+
+    free = mean_squared_rate(pretrain(base, progress=False))
+    priced = mean_squared_rate(pretrain(replace(base, rate_weight=1e4), progress=False))
+    assert priced < 0.95 * free
 
 
 def test_missing_checkpoint_is_a_clear_error(tmp_path):

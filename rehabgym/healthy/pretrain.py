@@ -63,6 +63,10 @@ class PretrainConfig:
     #: its own noise (by co-contraction), not only to arrive
     hold_speed_weight: NonNegative = 0.5
     effort_weight: NonNegative = 1.0
+    #: cost of the neurons' mean squared rate (a metabolic cost, as in Sussillo et al. 2015):
+    #: with it the network keeps neurons quiet unless a direction needs them, so directions
+    #: are coded by less overlapping populations
+    rate_weight: NonNegative = 0.0
     eval_every: Count = 50
     nthread: Annotated[int, Range(1, 64)] = 2
 
@@ -106,13 +110,15 @@ def pretrain(cfg: PretrainConfig, out_dir: Path | None = None, progress: bool = 
         targets = _batch_targets(cfg, loop.start, rng)
         start = np.broadcast_to(loop.start, targets.shape)
         ref_p, ref_v = minimum_jerk(start, targets, t, cfg.movement_onset, cfg.movement_time)
-        res, hand, vel, u = loop.run_differentiable(targets, cfg.duration, seed=noise_gen)
+        res, hand, vel, u, rates = loop.run_differentiable(targets, cfg.duration,
+                                                           seed=noise_gen)
         pos_err = ((hand - torch.as_tensor(ref_p)) / 0.01).pow(2).sum(-1).mean()
         vel_err = ((vel - torch.as_tensor(ref_v)) / 0.01).pow(2).sum(-1).mean()
         hold_speed = (vel[:, hold] / 0.01).pow(2).sum(-1).mean()
         effort = u.pow(2).sum(-1).mean()
+        rate_cost = rates.pow(2).mean()
         loss = (pos_err + cfg.velocity_weight * vel_err + cfg.hold_speed_weight * hold_speed
-                + cfg.effort_weight * effort)
+                + cfg.effort_weight * effort + cfg.rate_weight * rate_cost)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(cortex.parameters(), cfg.grad_clip)
@@ -126,6 +132,7 @@ def pretrain(cfg: PretrainConfig, out_dir: Path | None = None, progress: bool = 
             writer.add_scalar("pretrain/endpoint_error_cm", 100 * end_err, it)
             writer.add_scalar("pretrain/hold_speed_cm_s", hold_speed.sqrt().item(), it)
             writer.add_scalar("pretrain/effort", effort.item(), it)
+            writer.add_scalar("pretrain/mean_squared_rate", rate_cost.item(), it)
             writer.add_scalar("pretrain/learning_rate", sched.get_last_lr()[0], it)
     if writer is not None:
         writer.add_scalar("pretrain/wall_seconds", time.perf_counter() - t0, cfg.iterations)

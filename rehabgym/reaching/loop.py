@@ -200,11 +200,11 @@ class ClosedLoop:
 
     def run_differentiable(
         self, targets: np.ndarray, duration: float = 1.0, seed: int | torch.Generator = 0
-    ) -> tuple[ReachResult, torch.Tensor, torch.Tensor, torch.Tensor]:
+    ) -> tuple[ReachResult, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Reaches whose hand path is differentiable w.r.t. the cortex parameters.
 
         Returns (result, hand position [B, T+1, 2], hand velocity [B, T+1, 2],
-        excitations [B, T, 6]) where the tensors carry gradients.
+        excitations [B, T, 6], rates [B, T, N]) where the tensors carry gradients.
         """
         with self._torch():
             return self._simulate(targets, duration, seed, None, False, True, None,
@@ -350,6 +350,7 @@ class ClosedLoop:
         r = torch.zeros(p, r_per, n, device=dev)
         hist_x = [torch.as_tensor(arm_x) if differentiable else arm_x]
         exc = []
+        rate_steps = []  # the differentiable path's rates, for a rate cost
         eps_n = eps_o = None
         if record_rates:
             rates_out = rates_rec.numpy() if fast else rates_rec
@@ -361,6 +362,7 @@ class ClosedLoop:
                 inp = self._inputs_torch(inputs[:, :2], xp, xv).reshape(p, r_per, -1).to(dev)
                 x, r, u = network_step(x, inp, w, dt_over_tau, eps_n, eps_o, r=r)
                 u = u.reshape(b, n_out)
+                rate_steps.append(r.reshape(b, n))
                 hist_x.append(_FiniteDifferenceStep.apply(hist_x[-1], u.double().cpu(), self))
             else:
                 self._fill_inputs(inputs, xp, xv)
@@ -395,7 +397,7 @@ class ClosedLoop:
             noise=(noise_rec.view(p, r_per * steps, -1).mul_(unit).view(b, steps, -1)
                    .cpu().numpy() if keep_noise else None),
         )
-        return result, hand, vel, u_all
+        return result, hand, vel, u_all, (torch.stack(rate_steps, 1) if differentiable else None)
 
     def _ou_noise(self, gens: list[torch.Generator], counts: list[int], eps: torch.Tensor,
                   decay: float,
