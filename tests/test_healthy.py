@@ -7,7 +7,6 @@ from dataclasses import replace
 from importlib import resources
 
 import numpy as np
-
 import pytest
 import torch
 
