@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from rehabgym.config import load_config
+from rehabgym.healthy.pretrain import PretrainConfig
 from rehabgym.phenomena import ValidateConfig
 
 
@@ -89,6 +90,10 @@ def test_shipped_validate_configs_load() -> None:
     cfg = load_config(ValidateConfig, root / "late_threshold.yaml")
     assert (cfg.threshold_start, cfg.followup_days) == (30, 25)
     assert cfg.early_start == ValidateConfig().early_start  # only row 7's design moves
+    cfg = load_config(ValidateConfig, root / "rate_cost_cortex.yaml")
+    assert cfg.patient.checkpoint == "runs/pretrain/rate_cost/healthy_cortex.pt"
+    cfg = load_config(PretrainConfig, root.parent / "pretrain_rate_cost.yaml")
+    assert cfg.rate_weight == 40 and cfg.iterations == PretrainConfig().iterations
 
 
 def test_bad_input_is_one_line_naming_it_not_a_traceback(tmp_path: Path) -> None:
