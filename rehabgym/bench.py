@@ -23,6 +23,7 @@ from typing import Any
 import gymnasium as gym
 import mujoco
 import numpy as np
+import stable_baselines3
 from mujoco import rollout
 
 from rehabgym.arm import Arm, ArmConfig
@@ -36,8 +37,10 @@ from rehabgym.healthy.checkpoint import load_checkpoint
 from rehabgym.patient import CohortConfig, Patient, PatientBatch, PatientConfig, SessionPlan
 from rehabgym.patient.cohort import sample_cohort
 from rehabgym.reaching.heap import limit_heap
-from rehabgym.reaching.loop import ClosedLoop
+from rehabgym.reaching.loop import ArmTrace, ClosedLoop, recording_arms
 from rehabgym.reaching.targets import center_out_targets
+from rehabgym.training.config import DEFAULT_EXPERIMENT, TrainConfig, load_train_config
+from rehabgym.training.vec_env import make_train_env
 from rehabgym.trials import TrialConfig, run_trial
 
 
@@ -384,6 +387,133 @@ def bench_trial(patients: int = 16, days: int = 5, chunk: int = 4,
     return rows
 
 
+def _replay(arm: Arm, traces: list[ArmTrace]) -> float:
+    """The arms of `traces` stepped alone, as the closed loop steps them (a reset per run,
+    the physics state read every period); returns the arm-seconds simulated."""
+    arm_seconds = 0.0
+    for tr in traces:
+        b, steps = tr.excitation.shape[:2]
+        arm.reset(batch_size=b)
+        assist = (None, None) if tr.assist_gain is None else (tr.target, tr.assist_gain)
+        for t in range(steps):
+            arm.step(tr.excitation[:, t], *assist, observe=False)
+            arm.get_physics_state()
+        arm_seconds += b * steps * arm.dt
+    return arm_seconds
+
+
+def bench_floor(num_envs: int = 16, episodes: int = 1, config: Any = None, seed: int = 0,
+                verbose: bool = True) -> dict:
+    """The native vector env against its own physics: patient-days per second of whole
+    episodes (the admission's rest days, the therapy days) over the time the arm alone takes
+    to step the same arms through the same reaches with the same excitations.
+
+    Each call of the env (a reset or a day of random actions) is recorded
+    (`recording_arms`) and replayed on an `Arm` at once, the two taking turns call by call.
+    `config` is anything `TherapyVectorEnv` accepts. Returns num_envs, patient_days,
+    env_days_per_s, arm_days_per_s (the same days at the arm's speed), arm_seconds and ratio
+    (env time / arm time: 1 would be the physics alone).
+    """
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"episodes: must be an integer >= 1, got {episodes!r}")
+    cfg = resolve_config(config)
+    env = TherapyVectorEnv(num_envs, config=cfg)
+    arm = Arm(load_checkpoint(cfg.patient.checkpoint)[1])
+    rng = np.random.default_rng(seed)
+    t_env = t_arm = arm_seconds = 0.0
+    try:
+        calls: list[Callable[[], object]] = []
+        for e in range(episodes):
+            calls.append(lambda e=e: env.reset(seed=seed + e * num_envs))
+            calls += [lambda: env.step(_random_actions(env, rng))] * env.horizon
+        for call in calls:
+            with recording_arms() as traces:
+                t0 = time.perf_counter()
+                call()
+                t_env += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            arm_seconds += _replay(arm, traces)
+            t_arm += time.perf_counter() - t0
+    finally:
+        env.close()
+        arm.close()
+    days = num_envs * episodes * env.horizon
+    out = {"num_envs": num_envs, "patient_days": days, "env_days_per_s": days / t_env,
+           "arm_days_per_s": days / t_arm, "arm_seconds": arm_seconds, "ratio": t_env / t_arm}
+    if verbose:
+        print(f"floor: {num_envs} patients x {episodes} episode(s) of {env.horizon} days "
+              f"(admission included): native env {out['env_days_per_s']:.2f} patient-days/s, "
+              f"the same {arm_seconds:.0f} arm-seconds on the arm alone "
+              f"{out['arm_days_per_s']:.2f} patient-days/s -> env / arm {out['ratio']:.2f}x "
+              "the time (target <= 1.3x)")
+    return out
+
+
+def _random_actions(env: TherapyVectorEnv, rng: np.random.Generator) -> np.ndarray:
+    """One uniformly random action per patient, from `rng` (the env's own space sampler is
+    seeded apart)."""
+    nvec = np.asarray(env.single_action_space.nvec)
+    return (rng.random((env.num_envs, len(nvec))) * nvec).astype(np.int64)
+
+
+def bench_train(config: Any = None, rounds: int = 2, verbose: bool = True) -> dict:
+    """Patient-days per second of real training (rollouts and updates, no evaluations) over
+    the training env's own, same patients per batch: the two take turns rollout by rollout.
+
+    `config` is a `TrainConfig`, a YAML path or dict (default: the main job's experiment,
+    `configs/ppo_therapy.yaml`, where it exists, else `TrainConfig()`). The env side steps the
+    same SB3 vector env with random actions (autoresets included); the train side is
+    `model.learn` for one rollout of `n_steps` days per patient, `rounds` times after one
+    untimed round each. Returns n_envs, patient_days (timed, each side), env_days_per_s,
+    train_days_per_s and ratio (train / env speed; 1 = training costs nothing beyond the env).
+    """
+    if config is None:
+        config = DEFAULT_EXPERIMENT if Path(DEFAULT_EXPERIMENT).is_file() else TrainConfig()
+    cfg = config if isinstance(config, TrainConfig) else load_train_config(config)
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+        raise ValueError(f"rounds: must be an integer >= 1, got {rounds!r}")
+    n_steps = int(cfg.hyperparameters.get("n_steps", 2048 if cfg.algorithm == "ppo" else 5))
+    days = n_steps * cfg.n_envs
+    env_side, train_side = make_train_env(cfg), make_train_env(cfg)
+    model = getattr(stable_baselines3, cfg.algorithm.upper())(
+        cfg.policy, train_side, seed=cfg.seed, device=cfg.device, verbose=0,
+        **cfg.hyperparameters)
+    rng = np.random.default_rng(cfg.seed)
+    space = env_side.action_space
+    nvec = np.asarray(getattr(space, "nvec", [getattr(space, "n", 1)]))
+
+    def env_rollout() -> None:
+        for _ in range(n_steps):
+            a = (rng.random((cfg.n_envs, len(nvec))) * nvec).astype(np.int64)
+            env_side.step(a if hasattr(space, "nvec") else a[:, 0])
+
+    def train_rollout() -> None:
+        model.learn(days, reset_num_timesteps=False)
+
+    try:
+        env_side.reset()
+        seconds = {"env": 0.0, "train": 0.0}
+        for k in range(rounds + 1):
+            for name, fn in (("env", env_rollout), ("train", train_rollout)):
+                t0 = time.perf_counter()
+                fn()
+                if k:
+                    seconds[name] += time.perf_counter() - t0
+    finally:
+        env_side.close()
+        train_side.close()
+    timed = days * rounds
+    out = {"n_envs": cfg.n_envs, "patient_days": timed,
+           "env_days_per_s": timed / seconds["env"],
+           "train_days_per_s": timed / seconds["train"],
+           "ratio": seconds["env"] / seconds["train"]}
+    if verbose:
+        print(f"train: {cfg.algorithm} on {cfg.n_envs} patients, {rounds} rollouts of {n_steps} "
+              f"days: {out['train_days_per_s']:.2f} patient-days/s, the env alone "
+              f"{out['env_days_per_s']:.2f} -> train / env {out['ratio']:.2f} (target >= 0.8)")
+    return out
+
+
 def bench_all(verbose: bool = True) -> list[dict]:
     """Every benchmark at its defaults, one after the other, summarised as a table of ratios
     against their targets (`rehabgym bench` with no subcommand). About two minutes on 2 cores."""
@@ -392,6 +522,8 @@ def bench_all(verbose: bool = True) -> list[dict]:
     patient = bench_patient(verbose=verbose)
     env = bench_env(verbose=verbose)
     memory = bench_memory(verbose=verbose)
+    train = bench_train(verbose=verbose)
+    floor = bench_floor(num_envs=train["n_envs"], verbose=verbose)
     rows = [
         {"benchmark": "arm: closed-loop Arm.step / raw mujoco.rollout speed, 64 arms",
          "measured": f"{arm[64]['ratio']:.2f}", "target": "—"},
@@ -406,6 +538,12 @@ def bench_all(verbose: bool = True) -> list[dict]:
          "measured": f"{env['ratio']:.2f}x", "target": ">= 3x"},
         {"benchmark": "memory: peak RSS per patient of a trial worker's batch (slope)",
          "measured": f"{memory['mb_per_patient']:.1f} MB", "target": "<= 10 MB"},
+        {"benchmark": f"floor: native env / the arm alone on its reaches, {floor['num_envs']} "
+                      "patients (time)",
+         "measured": f"{floor['ratio']:.2f}x", "target": "<= 1.3x"},
+        {"benchmark": f"train: training / the env alone, {train['n_envs']} patients (days "
+                      "per second)",
+         "measured": f"{train['ratio']:.2f}", "target": ">= 0.8"},
     ]
     width = max(len(r["benchmark"]) for r in rows)
     lines = [f"{'benchmark':<{width}}  {'measured':>9}  target"]

@@ -18,8 +18,10 @@ from rehabgym.bench import (
     bench_arm,
     bench_cortex,
     bench_env,
+    bench_floor,
     bench_memory,
     bench_patient,
+    bench_train,
     bench_trial,
 )
 from rehabgym.config import ConfigError, load_config, save_config
@@ -34,6 +36,7 @@ from rehabgym.phenomena import ValidateConfig, validate
 from rehabgym.phenomena.pool import pool
 from rehabgym.reaching.heap import limit_heap
 from rehabgym.training import load_train_config, train
+from rehabgym.training.config import DEFAULT_EXPERIMENT
 from rehabgym.trials import BACKENDS, TrialConfig, run_trial, write_report
 
 
@@ -97,6 +100,16 @@ def _run_bench_env(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_bench_floor(args: argparse.Namespace) -> int:
+    bench_floor(num_envs=args.num_envs, episodes=args.episodes, config=args.config)
+    return 0
+
+
+def _run_bench_train(args: argparse.Namespace) -> int:
+    bench_train(args.config, rounds=args.rounds)
+    return 0
+
+
 def _run_bench_cortex(args: argparse.Namespace) -> int:
     bench_cortex(batch=args.batch)
     return 0
@@ -133,6 +146,16 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--days", type=_count, default=3, help="therapy days timed (default 3)")
     e.add_argument("--config", default=None, help="environment YAML (default: the defaults)")
     e.set_defaults(func=_run_bench_env)
+    f = which.add_parser("floor", help="native env vs the arm alone on the same reaches")
+    f.add_argument("--num-envs", type=_count, default=16, help="patients (default 16)")
+    f.add_argument("--episodes", type=_count, default=1, help="episodes timed (default 1)")
+    f.add_argument("--config", default=None, help="environment YAML (default: the defaults)")
+    f.set_defaults(func=_run_bench_floor)
+    tr = which.add_parser("train", help="training (rollouts + updates) vs its env, days/s")
+    tr.add_argument("--config", default=None,
+                    help=f"experiment YAML (default: {DEFAULT_EXPERIMENT})")
+    tr.add_argument("--rounds", type=_count, default=2, help="rollouts timed (default 2)")
+    tr.set_defaults(func=_run_bench_train)
     c = which.add_parser("cortex", help="reaches with the cortex in the loop vs the arm alone")
     c.add_argument("--batch", type=_count, default=64)
     c.set_defaults(func=_run_bench_cortex)
@@ -253,7 +276,7 @@ def _run_train(args: argparse.Namespace) -> int:
             raise ConfigError(f"resume: no config.yaml in {run} (the run folder of {resume})")
         config = run / "config.yaml"
     try:
-        cfg = load_train_config(config or "configs/ppo_therapy.yaml")
+        cfg = load_train_config(config or DEFAULT_EXPERIMENT)
     except ConfigError as exc:
         print(f"rehabgym train: bad config: {exc}", file=sys.stderr)
         return 2

@@ -21,6 +21,7 @@ from rehabgym.config import ConfigError
 from rehabgym.envs import ENV_IDS
 from rehabgym.envs.actions import ALL, REST, decode_action, unflatten_action
 from rehabgym.envs.config import TherapyEnvConfig
+from rehabgym.envs.shards import ShardedVectorEnv
 from rehabgym.envs.therapy import TherapyEnv
 from rehabgym.envs.vector import TherapyVectorEnv
 from rehabgym.evaluation.schedules import SchedulesConfig
@@ -309,3 +310,45 @@ def test_registry_on_import_rehabgym():
     assert out == " ".join(sorted(ENV_IDS)) + "\n"  # registered, and nothing else printed
     for env_id in ENV_IDS:
         assert gym.spec(env_id).max_episode_steps == TherapyEnvConfig().horizon_days
+
+
+def test_the_native_env_split_over_processes_is_the_same_patients():
+    """`ShardedVectorEnv`: sub-environment i is the unsplit env's sub-environment i (lesion,
+    scores to float rounding, rewards, truncation, info masks), its state continues exactly,
+    and a shard's error reaches the caller with its cause."""
+    n, cfg = 3, {**FAST, "horizon_days": 2}
+    actions = np.array([[0, 1, 0, 1], [3, 0, 0, 1], [8, 0, 0, 0]])
+    whole = TherapyVectorEnv(n, config=cfg)
+    split = ShardedVectorEnv(ENV_IDS[0], n, 2, config=cfg)
+    try:
+        assert split.shards == 2 and split.single_action_space == whole.single_action_space
+        runs = []
+        for env in (whole, split):
+            obs, info = env.reset(seed=5)
+            steps = [(obs, info)] + [env.step(actions) for _ in range(3)]
+            runs.append(steps)
+        for day, (a, b) in enumerate(zip(*runs)):
+            np.testing.assert_allclose(b[0], a[0], rtol=TIGHT, err_msg=str(day))
+            ia, ib = a[-1], b[-1]
+            assert sorted(ia) == sorted(ib)
+            np.testing.assert_allclose(ib["score"], ia["score"], rtol=TIGHT)
+            assert np.array_equal(ib["_score"], ia["_score"])
+            assert np.array_equal(ib["lesion"]["focal_radius"], ia["lesion"]["focal_radius"])
+            if day:
+                np.testing.assert_allclose(b[1], a[1], rtol=TIGHT, atol=1e-9)
+                assert np.array_equal(b[3], a[3])  # truncated on day 2, reset on day 3
+        assert runs[1][2][3].all() and not runs[1][3][3].any()
+
+        split.reset(seed=9)
+        state = split.get_state()
+        after = split.step(actions)[0]
+        split.set_state(state)
+        assert np.array_equal(split.step(actions)[0], after)
+        with pytest.raises(ValueError, match="of 1 shards, this env has 2"):
+            split.set_state({"shards": state["shards"][:1]})
+        with pytest.raises(ValueError, match="invalid action") as caught:
+            split.step(np.full((n, 4), 99))
+        assert "in a shard" in str(caught.value.__cause__)
+    finally:
+        whole.close()
+        split.close()

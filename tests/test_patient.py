@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tolerance import TIGHT
 
+from rehabgym.config import ConfigError
 from rehabgym.cortex.lesion import Lesion, lesion_masks
 from rehabgym.cortex.plasticity import (
     RULES,
@@ -385,3 +386,30 @@ def test_a_file_of_another_kind_or_version_names_the_file_and_what_was_expected(
     torch.save({"kind": "rehabgym.patient", "version": 0}, tmp_path / "old.pt")
     with pytest.raises(ValueError, match=r"old\.pt: version 0, expected"):
         PatientBatch.load(tmp_path / "old.pt")
+
+
+@pytest.mark.parametrize(("device", "named"), [("banana", "not a torch device"),
+                                               ("meta", "not supported")])
+def test_a_device_that_is_not_one_is_a_clear_error(device: str, named: str) -> None:
+    with pytest.raises(ConfigError, match=f"device: '{device}'.*{named}.*allowed"):
+        PatientConfig(device=device)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_a_gpu_is_a_clear_error_naming_what_is_allowed_here() -> None:
+    with pytest.raises(ConfigError,
+                       match="device: 'cuda'.*0 CUDA device.*allowed here: None, 'cpu'"):
+        PatientConfig(device="cuda")
+
+
+def test_a_patient_whose_cortex_steps_with_torch_recovers_as_the_default_one() -> None:
+    """The torch path (the one a GPU runs) on the CPU: a therapy day of the same patient
+    gives the same scores to float rounding."""
+    lesion = Lesion(focal_center=(1.0, 1.0), focal_radius=0.45)
+    patients = [Patient(lesion, PatientConfig(device=device), seed=3) for device in (None, "cpu")]
+    for p in patients:
+        p.practice(SessionPlan((0, 2), 16))
+        p.rest(1)
+    a, b = (p.assess() for p in patients)
+    assert b.score == pytest.approx(a.score, abs=0.05)
+    np.testing.assert_allclose(b.profile, a.profile, atol=0.2)

@@ -123,3 +123,19 @@ def test_each_brain_draws_its_own_noise():
         loop.run(np.stack([t, t]), 0.3, weights=two, seed=[torch.Generator()])
     with pytest.raises(ValueError, match="reaches"):
         loop.run(np.stack([t, t]), 0.3, weights=two, reaches=[4, 1])
+
+
+@pytest.mark.parametrize("nthread", [1, 2])
+def test_the_cortex_on_a_torch_device_reaches_as_the_numpy_step_does(batch, nthread):
+    """`device` steps the cortex with torch (here on the CPU, the one device every machine
+    has): the same reaches, rates and noise to float rounding (a different order of the same
+    sums, float32), split over threads or not."""
+    cortex, arm_cfg, w, targets = batch
+    gain = np.linspace(0.0, 80.0, targets.shape[0] * targets.shape[1])
+    runs = [ClosedLoop(cortex, arm_cfg, nthread=nthread, device=device).run(
+        targets, 0.3, seed=_gens(len(targets)), assist_gain=gain, record_rates=True,
+        weights=w, reaches=[targets.shape[1], 3, 5, 0]) for device in (None, "cpu")]
+    assert runs[1].rates.dtype == runs[0].rates.dtype
+    for name in ("hand_position", "joint_angle", "excitation", "rates", "noise"):
+        np.testing.assert_allclose(getattr(runs[1], name), getattr(runs[0], name),
+                                   atol=1e-4, err_msg=name)

@@ -32,7 +32,7 @@ def fake_cfg(tmp_path: Path, **over: Any) -> TrainConfig:
     data = dict(experiment="fake", env_id=FAKE_ID, env_config={"horizon_days": 5},
                 vec_env="dummy", n_envs=2, total_timesteps=40, eval_every=20, eval_patients=3,
                 final_eval_patients=4, checkpoint_every=20, out_root=str(tmp_path),
-                progress_bar=False,
+                progress_bar=False, eval_in_background=False, workers=1,
                 hyperparameters={"n_steps": 10, "batch_size": 10, "n_epochs": 1})
     data.update(over)
     return load_train_config(data)
@@ -209,6 +209,29 @@ def test_tiny_real_training_run_logs_resumes_and_evaluates(tmp_path: Path) -> No
     assert all(0.0 <= float(r["final_score"]) <= 100.0 for r in rows)
 
 
+def test_evaluations_in_the_background_log_what_evaluations_in_process_log(
+        tmp_path: Path) -> None:
+    """The worker's evaluation of a policy copy gives the same numbers, logged at the copy's
+    timestep, and the comparison on two worker processes the same table as in this one."""
+    config = {"experiment": "bg", "env_config": TINY_ENV, "n_envs": 2, "vec_env": "native",
+              "total_timesteps": 12, "eval_every": 6, "eval_patients": 2,
+              "final_eval_patients": 2, "baselines": ["no_therapy"], "checkpoint_every": 0,
+              "progress_bar": False, "out_root": str(tmp_path),
+              "hyperparameters": {"n_steps": 3, "batch_size": 6, "n_epochs": 1}}
+    logged = {}
+    for background in (False, True):
+        run = train(load_train_config({**config, "eval_in_background": background,
+                                       "workers": 2 if background else 1}),
+                    out=tmp_path / str(background), command=["test"])
+        acc = EventAccumulator(str(run))
+        acc.Reload()
+        logged[background] = {tag: [(e.step, e.value) for e in acc.Scalars(tag)]
+                              for tag in acc.Tags()["scalars"] if tag.startswith("recovery/")}
+        logged[background]["table"] = read_csv(run / "evaluation" / "evaluation.csv")
+    assert [step for step, _ in logged[True]["recovery/final_score"]] == [0, 6, 12]
+    assert logged[True] == logged[False]
+
+
 def test_native_adapter_builds_without_warnings() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -228,7 +251,7 @@ cfg = load_train_config(dict(
     experiment="killed", env_id=fake_env.FAKE_ID, env_config={{"horizon_days": 5}},
     vec_env="dummy", n_envs=2, total_timesteps={total}, eval_every=100, eval_patients=2,
     final_eval_patients=0, checkpoint_every=20, out_root={root!r}, progress_bar=False,
-    hyperparameters={{"n_steps": 10, "batch_size": 10, "n_epochs": 1}}))
+    eval_in_background=False, hyperparameters={{"n_steps": 10, "batch_size": 10, "n_epochs": 1}}))
 train(cfg, out={out!r}, resume={resume!r}, command=["killed"])
 """
 

@@ -33,6 +33,20 @@ from rehabgym.patient import PatientBatch
 from rehabgym.patient.state import data_state, state_data
 
 
+def slot_seeds(seed: int | list[int | None] | None, n: int) -> list[int | None]:
+    """Each of `n` sub-environments' seed from a vector env's `reset(seed=...)`: an int s
+    seeds sub-environment i with s + i (as a `SyncVectorEnv` of single envs would), a list
+    gives one each (None: a fresh generator)."""
+    if seed is None:
+        return [None] * n
+    if isinstance(seed, (int, np.integer)):
+        return [int(seed) + i for i in range(n)]
+    seeds = list(seed)
+    if len(seeds) != n:
+        raise ValueError(f"seed: expected {n} seeds, got {len(seeds)}")
+    return seeds
+
+
 class TherapyVectorEnv(VectorEnv):
     """`num_envs` therapy environments simulated as one batch of patients.
 
@@ -82,14 +96,7 @@ class TherapyVectorEnv(VectorEnv):
     def reset(self, *, seed: int | list[int | None] | None = None,
               options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         n = self.num_envs
-        if seed is None:
-            seeds: list[int | None] = [None] * n
-        elif isinstance(seed, (int, np.integer)):
-            seeds = [int(seed) + i for i in range(n)]
-        else:
-            seeds = list(seed)
-            if len(seeds) != n:
-                raise ValueError(f"seed: expected {n} seeds, got {len(seeds)}")
+        seeds = slot_seeds(seed, n)
         for i, s in enumerate(seeds):
             if s is not None or self.ward.batch is None:
                 self._rngs[i] = seeding.np_random(s)[0]

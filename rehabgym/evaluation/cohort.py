@@ -121,11 +121,14 @@ def run_cohort(
     return results
 
 
+#: what `run_batch` records of each patient (a `CohortResult`'s arrays)
+RECORD_KEYS = ("scores", "profiles", "actions", "rewards", "dose")
+
+
 def stack_records(rows: Sequence[dict[str, Any]]) -> dict[str, np.ndarray]:
     """`run_batch`'s per-patient records as arrays, one row per patient."""
-    return {**{key: np.stack([r[key] for r in rows])
-               for key in ("scores", "profiles", "actions", "rewards")},
-            "dose": np.array([r["dose"] for r in rows])}
+    return {key: np.stack([r[key] for r in rows]) if key != "dose"
+            else np.array([r[key] for r in rows]) for key in RECORD_KEYS}
 
 
 def run_batch(therapists: Sequence[TherapistFactory], seeds: Sequence[int], env_id: str,

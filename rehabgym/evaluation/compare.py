@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from rehabgym.config import load_yaml
-from rehabgym.evaluation.cohort import CohortResult, env_make_kwargs
+from rehabgym.evaluation.cohort import RECORD_KEYS, CohortResult, env_make_kwargs
 from rehabgym.evaluation.engine import ArmTherapist, ChunkTask, run_stages, treat_chunk
 from rehabgym.evaluation.report import markdown_table, save_report
 from rehabgym.healthy.checkpoint import checkpoint_digest
@@ -115,7 +115,7 @@ def compare_therapists(
         results[name] = CohortResult(
             name=name, seeds=np.asarray(seeds),
             **{key: np.concatenate([c[key] for c in mine])
-               for key in ("scores", "profiles", "actions", "rewards", "dose")})
+               for key in RECORD_KEYS})
     rows = save_report(results, out)
     print(markdown_table(rows))
     print(f"report: {out}")

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from rehabgym.config import load_yaml, to_dict
 from rehabgym.evaluation.cohort import run_batch, stack_records
 from rehabgym.reaching.heap import limit_heap
 from rehabgym.reaching.threads import torch_threads
@@ -74,6 +75,21 @@ class ChunkTask:
 
     def describe(self) -> str:
         return f"chunk {self.index} (patient seeds {self.seeds[0]}..{self.seeds[-1]})"
+
+
+def on_one_thread(env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """`gymnasium.make` keyword arguments of rehabgym's therapy environments whose patients
+    simulate on one thread (the config's other settings kept): what a task needs where
+    parallelism comes from processes. The numbers do not change (`ClosedLoop`)."""
+    kwargs = dict(env_kwargs)
+    if "patient" in kwargs:
+        kwargs["patient"] = {**to_dict(kwargs["patient"]), "nthread": 1}
+        return kwargs
+    config = kwargs.get("config")
+    config = {} if config is None else load_yaml(config) if isinstance(config, (str, Path)) \
+        else to_dict(config)
+    kwargs["config"] = {**config, "patient": {**(config.get("patient") or {}), "nthread": 1}}
+    return kwargs
 
 
 # ---------------------------------------------------------------- what a worker runs

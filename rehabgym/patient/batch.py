@@ -65,7 +65,8 @@ class PatientBatch:
                  seed: int | Sequence[int] = 0) -> None:
         self.config = config or PatientConfig()
         cortex, arm_config = _healthy(self.config.checkpoint)
-        self.loop = ClosedLoop(cortex, arm_config, nthread=self.config.nthread)
+        self.loop = ClosedLoop(cortex, arm_config, nthread=self.config.nthread,
+                               device=self.config.device)
         self.brains = Brains(cortex, list(lesions))
         p = self.n_patients
         self.streams = RandomStreams.for_batch(seed, p)

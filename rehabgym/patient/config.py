@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated
 
+import torch
+
 from rehabgym.config import (
     ConfigError,
     Fraction,
@@ -40,10 +42,35 @@ class PatientConfig:
     use_width: Annotated[float, Range(0.01, 100)] = 5.0  # score points over which use rises
     disuse_decay: Fraction = 0.02  # daily weakening of output synapses at zero use
     nthread: Annotated[int, Range(1, 64)] | None = None
+    #: where the cortex steps during reaches: None steps it in numpy on the CPU (the fastest
+    #: there); a torch device ("cpu", "cuda", "cuda:1") steps it with torch on that device,
+    #: the arm staying MuJoCo on the CPU and plasticity on the CPU (numbers equal to float
+    #: rounding: a different order of the same sums)
+    device: str | None = None
 
     def __post_init__(self) -> None:
         check_fields(self)
+        if self.device is not None:
+            check_device(self.device)
         lo, hi = self.score_window
         if not lo < hi <= self.duration:
             raise ConfigError(f"score_window: need low < high <= duration ({self.duration} s), "
                               f"got {self.score_window}")
+
+
+def check_device(name: str) -> torch.device:
+    """The torch device `name`, or a `ConfigError` naming the field when it is not one this
+    process can use."""
+    allowed = "None (numpy on the CPU), 'cpu', 'cuda', 'cuda:<index>'"
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"device: {name!r} is not a torch device; allowed: {allowed}") from None
+    if device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"device: {name!r} is not supported; allowed: {allowed}")
+    if device.type == "cuda" and (not torch.cuda.is_available() or (
+            device.index is not None and device.index >= torch.cuda.device_count())):
+        raise ConfigError(f"device: {name!r} but torch sees {torch.cuda.device_count()} CUDA "
+                          f"device(s) here; allowed here: None, 'cpu'"
+                          + "".join(f", 'cuda:{i}'" for i in range(torch.cuda.device_count())))
+    return device

@@ -11,9 +11,9 @@ the arms in the same batched call (no gradients through a re-implementation of t
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -67,6 +67,31 @@ class ReachResult:
         """Reach metrics of this batch."""
         return reach_metrics(self.hand_position, self.hand_velocity, self.start, self.target,
                              self.dt, config or ReachConfig())
+
+
+@dataclass(frozen=True)
+class ArmTrace:
+    """What the arms of one `ClosedLoop.run` were given: enough to step the same arms through
+    the same reaches without the cortex (`rehabgym bench floor` times that replay)."""
+
+    excitation: np.ndarray  # [B, T, 6]
+    target: np.ndarray  # [B, 2]
+    assist_gain: np.ndarray | None  # [B] N/m, or None without assistance
+
+
+_RECORDERS: list[list[ArmTrace]] = []
+
+
+@contextmanager
+def recording_arms() -> Iterator[list[ArmTrace]]:
+    """A list that every `ClosedLoop.run` of this process appends its `ArmTrace` to while the
+    block runs (for benchmarks: nothing is recorded outside such a block)."""
+    traces: list[ArmTrace] = []
+    _RECORDERS.append(traces)
+    try:
+        yield traces
+    finally:
+        _RECORDERS.remove(traces)
 
 
 class _FiniteDifferenceStep(torch.autograd.Function):
@@ -131,14 +156,20 @@ class ClosedLoop:
             BLAS stays on one thread, so the numbers do not depend on the machine either.
         torch_threads: torch's intra-op threads while the loop works (None: the caller's);
             the caller's setting is back when `run` returns.
+        device: where `run` steps the cortex. None: the weights' own device, in numpy when
+            that is the CPU (a step is two matrix products there); a torch device ("cpu",
+            "cuda"): with torch on that device, the weights copied there for each run and the
+            excitations brought back to the arm every step.
     """
 
     def __init__(self, cortex: Cortex, arm_config: ArmConfig | None = None,
-                 nthread: int | None = None, torch_threads: int | None = 1) -> None:
+                 nthread: int | None = None, torch_threads: int | None = 1,
+                 device: str | torch.device | None = None) -> None:
         # The cortex's matrices are small: one thread beats several (and never oversubscribes
         # the cores the arm's stepping threads use).
         self._torch_threads = torch_threads
         self.cortex = cortex
+        self.device = None if device is None else torch.device(device)
         self.arm = Arm(arm_config, batch_size=1, nthread=nthread)
         self._fd_arm: Arm | None = None
         self._parts: list[ClosedLoop] = []  # one loop per thread of a split batch
@@ -190,13 +221,21 @@ class ClosedLoop:
         # depend on the machine's cores; the loop's own threads use the cores instead.
         with torch.no_grad(), one_blas_thread(), self._torch():
             w = self.cortex.weights() if weights is None else weights
+            if self.device is not None:
+                w = Weights(*(t.to(self.device) for t in w))
             split = self._split(w, targets, seed, reaches)
             if split is None:
-                return self._simulate(targets, duration, seed, assist_gain, record_rates,
-                                      noise, w, differentiable=False, reaches=reaches,
-                                      record_noise=record_noise)[0]
-            return self._run_split(split, targets, duration, seed, assist_gain, record_rates,
-                                   noise, w, reaches, record_noise)
+                result = self._simulate(targets, duration, seed, assist_gain, record_rates,
+                                        noise, w, differentiable=False, reaches=reaches,
+                                        record_noise=record_noise)[0]
+            else:
+                result = self._run_split(split, targets, duration, seed, assist_gain,
+                                         record_rates, noise, w, reaches, record_noise)
+        for traces in _RECORDERS:
+            gain = None if assist_gain is None else np.broadcast_to(
+                np.asarray(assist_gain, float), (len(result.target),)).copy()
+            traces.append(ArmTrace(result.excitation, result.target, gain))
+        return result
 
     def run_differentiable(
         self, targets: np.ndarray, duration: float = 1.0, seed: int | torch.Generator = 0
@@ -279,7 +318,8 @@ class ClosedLoop:
     def _part_loops(self, k: int) -> list[ClosedLoop]:
         """k loops on this loop's cortex, one per thread of a split batch (made once)."""
         while len(self._parts) < k:
-            part = ClosedLoop(self.cortex, self.arm.config, nthread=1, torch_threads=None)
+            part = ClosedLoop(self.cortex, self.arm.config, nthread=1, torch_threads=None,
+                              device=self.device)
             part._noise_ahead = False
             self._parts.append(part)
         return self._parts[:k]
@@ -328,7 +368,7 @@ class ClosedLoop:
         unit = torch.where(std > 0, 1.0 / std.clamp(min=1e-30), 0.0)  # back to unit variance
         # On the CPU without gradients the network steps in numpy (`NumpyStep`), which also
         # holds the input buffer; otherwise `network_step` runs on the weights' device.
-        fast = not differentiable and dev.type == "cpu"
+        fast = not differentiable and dev.type == "cpu" and self.device is None
         keep_noise = record_rates and record_noise
         if record_into is not None:  # a caller's [B, steps, n] and [B, steps, n + n_out] or None
             rates_rec, noise_rec = record_into

@@ -3,7 +3,12 @@ TensorBoard (`recovery/…`, `therapy/…`, figures, hyperparameters), and a pro
 
 from __future__ import annotations
 
+import io
 import sys
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +20,14 @@ from tqdm import tqdm
 from rehabgym.atomic import atomic_path, remove_leftovers
 from rehabgym.envs.actions import REST
 from rehabgym.evaluation import CohortResult, run_cohort
+from rehabgym.evaluation.cohort import RECORD_KEYS
+from rehabgym.evaluation.engine import ArmTherapist, ChunkTask, on_one_thread, treat_chunk
 from rehabgym.evaluation.figures import (
     before_after_figure,
     recovery_curves_figure,
     schedule_figure,
 )
+from rehabgym.reaching.heap import limit_heap
 from rehabgym.stats import mean_ci
 from rehabgym.therapists import TherapistFactory, heuristic_factory, sb3_factory
 from rehabgym.training.config import TrainConfig
@@ -28,11 +36,32 @@ from rehabgym.training.resume import can_resume_exactly, resume_file, save_resum
 TB_ONLY = ("stdout", "log", "json", "csv")  # logger formats that cannot show figures/hparams
 
 
+@contextmanager
+def _logged_apart(logger: Any) -> Iterator[None]:
+    """What is recorded inside is dumped on its own: the values the algorithm recorded and
+    has not dumped yet stay pending for its own dump (at its own timestep)."""
+    books = (logger.name_to_value, logger.name_to_count, logger.name_to_excluded)
+    saved = [dict(book) for book in books]
+    for book in books:
+        book.clear()
+    try:
+        yield
+    finally:
+        for book, old in zip(books, saved):
+            book.clear()
+            book.update(old)
+
+
 class RecoveryEvalCallback(BaseCallback):
     """Every `eval_every` timesteps: the current policy treats the held-out patients; logs
     `recovery/final_score`, `recovery/gain_over_no_therapy`, `recovery/recovery_fraction`,
     `recovery/score_dir_k`, `therapy/dose`, `therapy/rest_fraction`, and figures (recovery
     curves, the schedule as a day × direction heat map). Hyperparameters go to the HParams tab.
+
+    With `cfg.eval_in_background` a copy of the policy treats them on a worker process while
+    training goes on, and what it did is logged at the timestep of the copy when it is back
+    (the same numbers as in this process: a patient depends only on its seed, its therapist
+    and the environment). The environment id must then be registered by importing rehabgym.
     """
 
     def __init__(self, cfg: TrainConfig, verbose: int = 0) -> None:
@@ -42,6 +71,9 @@ class RecoveryEvalCallback(BaseCallback):
         self.last_eval = -1
         self.control: CohortResult | None = None
         self.history: list[tuple[int, float]] = []
+        self._pool: ProcessPoolExecutor | None = None
+        # evaluations on the worker, oldest first: (timestep, the agent's, the control's)
+        self._pending: list[tuple[int, Future, Future | None]] = []
 
     def _on_training_start(self) -> None:
         hparams: dict[str, Any] = {
@@ -53,8 +85,14 @@ class RecoveryEvalCallback(BaseCallback):
                 hparams[key] = value
         metrics = {"recovery/final_score": 0.0, "recovery/gain_over_no_therapy": 0.0}
         self.logger.record("hparams", HParam(hparams, metrics), exclude=TB_ONLY)
-        if self.last_eval < 0 and self.num_timesteps == 0:
-            self.treat_held_out()  # the untrained policy: the starting point of every curve
+        if self.cfg.eval_in_background and self._pool is None:
+            # spawned: a forked child would inherit torch's and the loop's threads mid-state
+            self._pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"),
+                                             initializer=limit_heap)
+        if self.last_eval < 0 and (self.num_timesteps == 0 or self._pool is not None):
+            # the untrained policy: the starting point of every curve; a resumed run's
+            # policy again when evaluations in flight may have died with the run before
+            self.treat_held_out()
         elif self.last_eval < 0:
             self.last_eval = self.num_timesteps  # resumed: the schedule goes on from here
 
@@ -62,41 +100,92 @@ class RecoveryEvalCallback(BaseCallback):
         every = self.cfg.eval_every
         if every and self.num_timesteps // every > max(self.last_eval, 0) // every:
             self.treat_held_out()
+        self._log_finished(wait=False)
         return True
 
     def _on_training_end(self) -> None:
+        if self.num_timesteps != self.last_eval:
+            self.treat_held_out()
+        self._log_finished(wait=True)
+        self.close()
         fig = before_after_figure(self.cfg.env_id, self.cfg.eval_kwargs(), self._agent,
                                   self.seeds[0], title=f"patient {self.seeds[0]}: the agent's "
                                   f"therapy after {self.num_timesteps} training days")
         if fig is not None:
-            self.logger.record("figures/reach_before_after", Figure(fig, close=True),
-                               exclude=TB_ONLY)
-        if self.num_timesteps != self.last_eval:
-            self.treat_held_out()  # its dump writes the figure too
-        elif fig is not None:
-            # a figure alone is nothing to print: SB3 would warn of an empty dump
-            self.logger.record("time/total_timesteps", self.num_timesteps)
-            self.logger.dump(self.num_timesteps)
+            with _logged_apart(self.logger):
+                self.logger.record("figures/reach_before_after", Figure(fig, close=True),
+                                   exclude=TB_ONLY)
+                # a figure alone is nothing to print: SB3 would warn of an empty dump
+                self.logger.record("time/total_timesteps", self.num_timesteps)
+                self.logger.dump(self.num_timesteps)
+
+    def close(self) -> None:
+        """Stop the evaluation worker (evaluations still running are dropped)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     @property
     def _agent(self) -> TherapistFactory:
         """The current policy as a per-patient therapist factory."""
         return sb3_factory(self.model, deterministic=self.cfg.deterministic_eval)
 
-    def treat_held_out(self) -> CohortResult:
-        """Treat the held-out patients with the current policy and log what happened."""
-        plan: dict[str, Any] = {"agent": self._agent}
-        if self.control is None:
-            plan["no_therapy"] = heuristic_factory("no_therapy")
-        results = run_cohort(plan, self.cfg.env_id, self.cfg.eval_kwargs(), self.seeds)
-        self.control = results.get("no_therapy", self.control)
-        res = results["agent"]
-        assert self.control is not None
-        self.log_results(res, self.control)
-        self.last_eval = self.num_timesteps
-        return res
+    def treat_held_out(self) -> None:
+        """Treat the held-out patients with the current policy and log what happened (in
+        the background: once it is back)."""
+        step = self.num_timesteps
+        self.last_eval = step
+        if self._pool is None:
+            plan: dict[str, Any] = {"agent": self._agent}
+            if self.control is None:
+                plan["no_therapy"] = heuristic_factory("no_therapy")
+            results = run_cohort(plan, self.cfg.env_id, self.cfg.eval_kwargs(), self.seeds)
+            self.control = results.get("no_therapy", self.control)
+            assert self.control is not None
+            self.log_results(results["agent"], self.control, step)
+            return
+        buffer = io.BytesIO()
+        self.model.save(buffer)
+        agent = ArmTherapist(f"{self.cfg.algorithm}:in-memory", buffer.getvalue())
+        control = None
+        if self.control is None and not self._pending:
+            control = self._pool.submit(treat_chunk, self._task(ArmTherapist("no_therapy")))
+        self._pending.append((step, self._pool.submit(treat_chunk, self._task(agent)), control))
 
-    def log_results(self, res: CohortResult, control: CohortResult) -> None:
+    def _task(self, therapist: ArmTherapist) -> ChunkTask:
+        n = len(self.seeds)
+        # on one thread: the worker uses what training leaves of the cores
+        return ChunkTask(0, tuple(self.seeds), (0,) * n, (therapist,), self.cfg.env_id,
+                         on_one_thread(self.cfg.eval_kwargs()),
+                         sample=not self.cfg.deterministic_eval)
+
+    def _log_finished(self, wait: bool) -> None:
+        """Log the background evaluations that are back, oldest first (all, with `wait`)."""
+        while self._pending:
+            step, agent, control = self._pending[0]
+            if not wait and not (agent.done() and (control is None or control.done())):
+                return
+            self._pending.pop(0)
+            if control is not None:
+                self.control = self._cohort("no_therapy", control.result())
+            assert self.control is not None
+            self.log_results(self._cohort("agent", agent.result()), self.control, step)
+
+    def _cohort(self, name: str, chunk: dict[str, np.ndarray]) -> CohortResult:
+        return CohortResult(name=name, seeds=chunk["seeds"],
+                            **{k: chunk[k] for k in RECORD_KEYS})
+
+    def log_results(self, res: CohortResult, control: CohortResult, step: int) -> None:
+        """What the policy of timestep `step` did, logged at that step."""
+        with _logged_apart(self.logger):
+            self._record(res, control)
+            self.logger.dump(step)
+        final = float(np.mean(res.final))
+        self.history.append((step, final))
+        if self.verbose:
+            print(f"[eval] {step} days: final score {final:.1f}", file=sys.stderr)
+
+    def _record(self, res: CohortResult, control: CohortResult) -> None:
         log = self.logger
         final = float(np.mean(res.final))
         log.record("recovery/final_score", final)
@@ -111,10 +200,6 @@ class RecoveryEvalCallback(BaseCallback):
                 "figures/schedule": schedule_figure(res)}
         for tag, fig in figs.items():
             log.record(tag, Figure(fig, close=True), exclude=TB_ONLY)
-        log.dump(self.num_timesteps)
-        self.history.append((self.num_timesteps, final))
-        if self.verbose:
-            print(f"[eval] {self.num_timesteps} days: final score {final:.1f}", file=sys.stderr)
 
 
 class AtomicCheckpoints(BaseCallback):

@@ -21,6 +21,9 @@ from rehabgym.config import (
 from rehabgym.evaluation import env_make_kwargs
 from rehabgym.therapists import BASELINES, heuristic_factory
 
+#: the main job's experiment (`rehabgym train` without --config)
+DEFAULT_EXPERIMENT = "configs/ppo_therapy.yaml"
+
 
 @dataclass
 class TrainConfig:
@@ -39,6 +42,10 @@ class TrainConfig:
         n_envs: patients simulated in parallel while training.
         vec_env: "native" (the environment's batched vector env behind an SB3 adapter),
             "dummy" or "subproc" (SB3 vector envs of single environments).
+        env_workers: processes the native vector env's patients are split over, each on one
+            thread (`ShardedVectorEnv`: on 2 cores 1.5x the patient-days of one process with
+            threads; the same patients, their numbers equal to float rounding). None: the
+            cores, at most n_envs; 1: this process. A resume needs the run's own value.
         normalize_reward: scale rewards by a running estimate of the return's spread (SB3's
             `VecNormalize`, rewards only), so the critic fits returns of order one whatever
             the cohort; saved with checkpoints and restored on resume.
@@ -49,9 +56,16 @@ class TrainConfig:
         total_timesteps: therapy days of training in total (resume counts the days done).
         seed: seed of the run (policy initialisation, training patients).
         eval_every: timesteps between evaluations on held-out patients (0: only at the end).
+        eval_in_background: run the periodic evaluations on a worker process while training
+            goes on (logged at the timestep of the policy they evaluated, with the numbers an
+            evaluation in this process gives); False pauses training for each. The worker
+            makes the environment from its id, so the id must be one importing rehabgym
+            registers.
         eval_patients: held-out patients of the periodic evaluation.
         eval_seed: first seed of the held-out patients (eval_seed, eval_seed + 1, …).
         final_eval_patients: held-out patients of the comparison after training (0: skip it).
+        workers: processes of the comparison after training, each therapist's patients one
+            task (the numbers do not depend on it; None: the cores; 1: this process).
         baselines: heuristic therapists the agent is compared with after training: names, or
             names with arguments such as "round_robin(assistance=0, reps=3)" (level indices).
         checkpoint_every: timesteps between checkpoints (0: none).
@@ -72,14 +86,17 @@ class TrainConfig:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     n_envs: Annotated[int, Range(1, 1024)] = 4
     vec_env: Literal["native", "dummy", "subproc"] = "native"
+    env_workers: Count | None = None
     normalize_reward: bool = False
     bootstrap_horizon: bool = True
     total_timesteps: Count = 10_000
     seed: NonNegativeInt = 0
     eval_every: NonNegativeInt = 2_000
+    eval_in_background: bool = True
     eval_patients: Count = 8
     eval_seed: NonNegativeInt = 1_000_000
     final_eval_patients: NonNegativeInt = 20
+    workers: Count | None = None
     baselines: list[str] = field(default_factory=lambda: list(BASELINES))
     checkpoint_every: NonNegativeInt = 5_000
     deterministic_eval: bool = True

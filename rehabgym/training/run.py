@@ -9,6 +9,8 @@ an interrupted run in its own folder.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shlex
 import sys
 import time
@@ -17,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import stable_baselines3
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import configure
@@ -25,9 +28,18 @@ from torch.utils.tensorboard import SummaryWriter
 
 from rehabgym.atomic import append_line, atomic_path
 from rehabgym.config import ConfigError, save_config
-from rehabgym.evaluation import markdown_table, run_cohort, save_report
+from rehabgym.evaluation import CohortResult, markdown_table, save_report
+from rehabgym.evaluation.cohort import RECORD_KEYS
+from rehabgym.evaluation.engine import (
+    ArmTherapist,
+    ChunkTask,
+    on_one_thread,
+    run_stages,
+    treat_chunk,
+)
 from rehabgym.evaluation.figures import before_after_figure
-from rehabgym.therapists import heuristic_factory, sb3_factory
+from rehabgym.stages import Stages
+from rehabgym.therapists import load_sb3_model, sb3_factory
 from rehabgym.training.callbacks import AtomicCheckpoints, RecoveryEvalCallback, TqdmCallback
 from rehabgym.training.config import TrainConfig
 from rehabgym.training.resume import can_resume_exactly, load_resume, resume_file
@@ -100,6 +112,7 @@ def train(cfg: TrainConfig, out: Path | None = None, resume: str | Path | None =
                                                  else sys.argv))
 
     venv = make_train_env(cfg)
+    evaluator = RecoveryEvalCallback(cfg)
     try:
         model = _make_model(cfg, venv, resume_path)
         if resume_path is not None:
@@ -112,7 +125,6 @@ def train(cfg: TrainConfig, out: Path | None = None, resume: str | Path | None =
         model.set_logger(configure(str(out), ["stdout", "tensorboard"] if cfg.progress_bar is False
                                    else ["tensorboard"]))
         remaining = cfg.total_timesteps - model.num_timesteps
-        evaluator = RecoveryEvalCallback(cfg)
         callbacks: list[BaseCallback] = [evaluator]
         if cfg.checkpoint_every:
             callbacks.append(AtomicCheckpoints(cfg.checkpoint_every, out / "checkpoints",
@@ -128,27 +140,48 @@ def train(cfg: TrainConfig, out: Path | None = None, resume: str | Path | None =
         with atomic_path(out / "model.zip") as tmp:
             model.save(tmp)
     finally:
+        evaluator.close()
         venv.close()
     if cfg.final_eval_patients:
-        compare(cfg, model, out / "evaluation")
+        compare(cfg, out / "model.zip", out / "evaluation")
     return out
 
 
-def compare(cfg: TrainConfig, model: Any, out: Path) -> list[dict[str, Any]]:
-    """The trained agent against every baseline on `final_eval_patients` held-out patients;
-    writes the report into `out` and prints the table."""
-    agent = sb3_factory(model, deterministic=cfg.deterministic_eval)
-    plan: dict[str, Any] = {cfg.algorithm: agent}
+def compare(cfg: TrainConfig, model_file: Path, out: Path) -> list[dict[str, Any]]:
+    """The trained agent (`model_file`) against every baseline on `final_eval_patients`
+    held-out patients; writes the report into `out` and prints the table.
+
+    Each therapist's patients are one task of the evaluation engine, run on `cfg.workers`
+    processes (a therapist's patients form the same batch wherever they run, so the table does
+    not depend on the workers); finished tasks are kept in `out/stages/`, so a comparison
+    killed midway continues from them when run again.
+    """
+    model_file = Path(model_file)
+    agent = ArmTherapist(f"{cfg.algorithm}:{model_file}", model_file.read_bytes())
+    plan: list[tuple[str, ArmTherapist, bool]] = [
+        (cfg.algorithm, agent, not cfg.deterministic_eval)]
     if not cfg.deterministic_eval:
-        plan[f"{cfg.algorithm}_argmax"] = sb3_factory(model)
-    for name in cfg.baselines:
-        plan[name] = heuristic_factory(name)
-    seeds = [cfg.eval_seed + i for i in range(cfg.final_eval_patients)]
+        plan.append((f"{cfg.algorithm}_argmax", agent, False))
+    plan += [(name, ArmTherapist(name), False) for name in cfg.baselines]
+    seeds = tuple(cfg.eval_seed + i for i in range(cfg.final_eval_patients))
+    kwargs = cfg.eval_kwargs()
+    workers = cfg.workers or os.cpu_count() or 1
+    task_kwargs = on_one_thread(kwargs) if workers > 1 else kwargs
+    tasks = [ChunkTask(k, seeds, (0,) * len(seeds), (therapist,), cfg.env_id, task_kwargs,
+                       sample) for k, (_, therapist, sample) in enumerate(plan)]
+    fingerprint = {"therapists": [name for name, _, _ in plan], "seeds": list(seeds),
+                   "env_id": cfg.env_id, "env_kwargs": kwargs,
+                   "model": hashlib.sha256(agent.model or b"").hexdigest()}
     t0 = time.time()
-    results = run_cohort(plan, cfg.env_id, cfg.eval_kwargs(), seeds, progress=cfg.progress_bar)
+    chunks = run_stages(Stages(out, fingerprint, "rehabgym train: comparison"), "comparison",
+                        tasks, treat_chunk, workers=workers, progress=cfg.progress_bar)
+    results = {name: CohortResult(name=name, seeds=np.asarray(seeds),
+                                  **{key: chunk[key] for key in RECORD_KEYS})
+               for (name, _, _), chunk in zip(plan, chunks)}
     rows = save_report(results, out)
-    fig = before_after_figure(cfg.env_id, cfg.eval_kwargs(), agent, seeds[0],
-                              title=f"patient {seeds[0]} treated by the {cfg.algorithm} agent")
+    fig = before_after_figure(cfg.env_id, kwargs, sb3_factory(load_sb3_model(
+        model_file, cfg.algorithm), deterministic=cfg.deterministic_eval), seeds[0],
+        title=f"patient {seeds[0]} treated by the {cfg.algorithm} agent")
     if fig is not None:
         with atomic_path(out / "reach_before_after.png") as tmp:
             fig.savefig(tmp, dpi=110)

@@ -5,6 +5,7 @@ normalisation and an episode end that is terminal for the critic.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from stable_baselines3.common.vec_env import (
 )
 
 from rehabgym.envs.registration import register_envs
+from rehabgym.envs.shards import ShardedVectorEnv
+from rehabgym.evaluation.engine import on_one_thread
 from rehabgym.training.config import TrainConfig
 
 
@@ -102,11 +105,16 @@ class NativeVecEnvAdapter(VecEnv):
 
 
 def make_train_env(cfg: TrainConfig) -> VecEnv:
-    """The training vector env of `cfg` as an SB3 VecEnv, seeded with `cfg.seed`."""
+    """The training vector env of `cfg` as an SB3 VecEnv, seeded with `cfg.seed`: the native
+    vector env in `cfg.env_workers` processes (each shard on one thread) or in this one."""
     kwargs = cfg.make_kwargs()
     if cfg.vec_env == "native":
-        venv: VecEnv = NativeVecEnvAdapter(gym.make_vec(
-            cfg.env_id, num_envs=cfg.n_envs, vectorization_mode="vector_entry_point", **kwargs))
+        workers = min(cfg.env_workers or os.cpu_count() or 1, cfg.n_envs)
+        envs = (ShardedVectorEnv(cfg.env_id, cfg.n_envs, workers, **on_one_thread(kwargs))
+                if workers > 1 else gym.make_vec(cfg.env_id, num_envs=cfg.n_envs,
+                                                 vectorization_mode="vector_entry_point",
+                                                 **kwargs))
+        venv: VecEnv = NativeVecEnvAdapter(envs)
     else:
         fns = [_EnvFactory(cfg.env_id, kwargs) for _ in range(cfg.n_envs)]
         venv = VecMonitor(DummyVecEnv(fns) if cfg.vec_env == "dummy" else SubprocVecEnv(fns))
