@@ -8,6 +8,7 @@ the same number of arm-seconds, and reports simulated arm-seconds per wall-secon
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
@@ -30,7 +31,7 @@ from rehabgym.arm import Arm, ArmConfig
 from rehabgym.config import load_config
 from rehabgym.cortex.lesion import Lesion
 from rehabgym.cortex.plasticity import RULES, PlasticityConfig
-from rehabgym.envs.config import resolve_config
+from rehabgym.envs.config import TherapyEnvConfig, resolve_config
 from rehabgym.envs.therapy import TherapyEnv
 from rehabgym.envs.vector import TherapyVectorEnv
 from rehabgym.healthy.checkpoint import load_checkpoint
@@ -402,23 +403,26 @@ def _replay(arm: Arm, traces: list[ArmTrace]) -> float:
     return arm_seconds
 
 
-def bench_floor(num_envs: int = 16, episodes: int = 1, config: Any = None, seed: int = 0,
-                verbose: bool = True) -> dict:
+def bench_floor(num_envs: int = 8, episodes: int = 1, config: Any = None, seed: int = 0,
+                threads: int = 1, verbose: bool = True) -> dict:
     """The native vector env against its own physics: patient-days per second of whole
     episodes (the admission's rest days, the therapy days) over the time the arm alone takes
     to step the same arms through the same reaches with the same excitations.
 
     Each call of the env (a reset or a day of random actions) is recorded
-    (`recording_arms`) and replayed on an `Arm` at once, the two taking turns call by call.
-    `config` is anything `TherapyVectorEnv` accepts. Returns num_envs, patient_days,
+    (`recording_arms`) and replayed on an `Arm` at once, the two taking turns call by call,
+    both on `threads` threads: by default one, as each of training's processes simulates
+    its shard of the patients (8 of 16 on 2 cores). `config` is anything `TherapyVectorEnv`
+    accepts (its `patient.nthread` is set to `threads`). Returns num_envs, patient_days,
     env_days_per_s, arm_days_per_s (the same days at the arm's speed), arm_seconds and ratio
     (env time / arm time: 1 would be the physics alone).
     """
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"episodes: must be an integer >= 1, got {episodes!r}")
     cfg = resolve_config(config)
+    cfg = dataclasses.replace(cfg, patient=dataclasses.replace(cfg.patient, nthread=threads))
     env = TherapyVectorEnv(num_envs, config=cfg)
-    arm = Arm(load_checkpoint(cfg.patient.checkpoint)[1])
+    arm = Arm(load_checkpoint(cfg.patient.checkpoint)[1], nthread=threads)
     rng = np.random.default_rng(seed)
     t_env = t_arm = arm_seconds = 0.0
     try:
@@ -442,7 +446,8 @@ def bench_floor(num_envs: int = 16, episodes: int = 1, config: Any = None, seed:
            "arm_days_per_s": days / t_arm, "arm_seconds": arm_seconds, "ratio": t_env / t_arm}
     if verbose:
         print(f"floor: {num_envs} patients x {episodes} episode(s) of {env.horizon} days "
-              f"(admission included): native env {out['env_days_per_s']:.2f} patient-days/s, "
+              f"(admission included), {threads} thread(s): native env "
+              f"{out['env_days_per_s']:.2f} patient-days/s, "
               f"the same {arm_seconds:.0f} arm-seconds on the arm alone "
               f"{out['arm_days_per_s']:.2f} patient-days/s -> env / arm {out['ratio']:.2f}x "
               "the time (target <= 1.3x)")
@@ -456,6 +461,10 @@ def _random_actions(env: TherapyVectorEnv, rng: np.random.Generator) -> np.ndarr
     return (rng.random((env.num_envs, len(nvec))) * nvec).astype(np.int64)
 
 
+#: `gymnasium.make` keyword arguments that are `TherapyEnvConfig` fields (the rest are not)
+TRAIN_ENV_FIELDS = {f.name for f in dataclasses.fields(TherapyEnvConfig)}
+
+
 def bench_train(config: Any = None, rounds: int = 2, verbose: bool = True) -> dict:
     """Patient-days per second of real training (rollouts and updates, no evaluations) over
     the training env's own, same patients per batch: the two take turns rollout by rollout.
@@ -464,8 +473,10 @@ def bench_train(config: Any = None, rounds: int = 2, verbose: bool = True) -> di
     `configs/ppo_therapy.yaml`, where it exists, else `TrainConfig()`). The env side steps the
     same SB3 vector env with random actions (autoresets included); the train side is
     `model.learn` for one rollout of `n_steps` days per patient, `rounds` times after one
-    untimed round each. Returns n_envs, patient_days (timed, each side), env_days_per_s,
-    train_days_per_s and ratio (train / env speed; 1 = training costs nothing beyond the env).
+    untimed round each. Returns n_envs, shard (patients per process of the env), env_config
+    (its `TherapyEnvConfig`), patient_days
+    (timed, each side), env_days_per_s, train_days_per_s and ratio (train / env speed; 1 =
+    training costs nothing beyond the env).
     """
     if config is None:
         config = DEFAULT_EXPERIMENT if Path(DEFAULT_EXPERIMENT).is_file() else TrainConfig()
@@ -503,7 +514,12 @@ def bench_train(config: Any = None, rounds: int = 2, verbose: bool = True) -> di
         env_side.close()
         train_side.close()
     timed = days * rounds
-    out = {"n_envs": cfg.n_envs, "patient_days": timed,
+    workers = min(cfg.env_workers or os.cpu_count() or 1, cfg.n_envs) \
+        if cfg.vec_env == "native" else 1
+    out = {"n_envs": cfg.n_envs, "shard": -(-cfg.n_envs // workers),
+           "env_config": resolve_config(cfg.make_kwargs().get("config"), **{
+               k: v for k, v in cfg.make_kwargs().items() if k in TRAIN_ENV_FIELDS}),
+           "patient_days": timed,
            "env_days_per_s": timed / seconds["env"],
            "train_days_per_s": timed / seconds["train"],
            "ratio": seconds["env"] / seconds["train"]}
@@ -523,7 +539,7 @@ def bench_all(verbose: bool = True) -> list[dict]:
     env = bench_env(verbose=verbose)
     memory = bench_memory(verbose=verbose)
     train = bench_train(verbose=verbose)
-    floor = bench_floor(num_envs=train["n_envs"], verbose=verbose)
+    floor = bench_floor(num_envs=train["shard"], config=train["env_config"], verbose=verbose)
     rows = [
         {"benchmark": "arm: closed-loop Arm.step / raw mujoco.rollout speed, 64 arms",
          "measured": f"{arm[64]['ratio']:.2f}", "target": "—"},
@@ -539,7 +555,7 @@ def bench_all(verbose: bool = True) -> list[dict]:
         {"benchmark": "memory: peak RSS per patient of a trial worker's batch (slope)",
          "measured": f"{memory['mb_per_patient']:.1f} MB", "target": "<= 10 MB"},
         {"benchmark": f"floor: native env / the arm alone on its reaches, {floor['num_envs']} "
-                      "patients (time)",
+                      "patients, one thread (time)",
          "measured": f"{floor['ratio']:.2f}x", "target": "<= 1.3x"},
         {"benchmark": f"train: training / the env alone, {train['n_envs']} patients (days "
                       "per second)",

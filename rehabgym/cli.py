@@ -101,7 +101,8 @@ def _run_bench_env(args: argparse.Namespace) -> int:
 
 
 def _run_bench_floor(args: argparse.Namespace) -> int:
-    bench_floor(num_envs=args.num_envs, episodes=args.episodes, config=args.config)
+    bench_floor(num_envs=args.num_envs, episodes=args.episodes, config=args.config,
+                threads=args.threads)
     return 0
 
 
@@ -147,8 +148,10 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--config", default=None, help="environment YAML (default: the defaults)")
     e.set_defaults(func=_run_bench_env)
     f = which.add_parser("floor", help="native env vs the arm alone on the same reaches")
-    f.add_argument("--num-envs", type=_count, default=16, help="patients (default 16)")
+    f.add_argument("--num-envs", type=_count, default=8,
+                   help="patients (default 8: a training shard's on 2 cores)")
     f.add_argument("--episodes", type=_count, default=1, help="episodes timed (default 1)")
+    f.add_argument("--threads", type=_count, default=1, help="threads (default 1)")
     f.add_argument("--config", default=None, help="environment YAML (default: the defaults)")
     f.set_defaults(func=_run_bench_floor)
     tr = which.add_parser("train", help="training (rollouts + updates) vs its env, days/s")

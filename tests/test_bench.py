@@ -47,8 +47,9 @@ def test_bench_without_subcommand_runs_all_and_reports_each_against_its_target(
         "seconds_per_day": 0.2, "plasticity_cost_ratio": 1.2})
     monkeypatch.setattr(bench, "bench_env", lambda verbose: {"num_envs": 16, "ratio": 1.1})
     monkeypatch.setattr(bench, "bench_memory", lambda verbose: {"mb_per_patient": 9.44})
-    monkeypatch.setattr(bench, "bench_train", lambda verbose: {"n_envs": 16, "ratio": 0.85})
-    monkeypatch.setattr(bench, "bench_floor", lambda num_envs, verbose: {
+    monkeypatch.setattr(bench, "bench_train", lambda verbose: {
+        "n_envs": 16, "shard": 8, "env_config": None, "ratio": 0.85})
+    monkeypatch.setattr(bench, "bench_floor", lambda num_envs, config, verbose: {
         "num_envs": num_envs, "ratio": 1.6})
     rows = bench.bench_all(verbose=False)
     measured = {r["target"]: r["measured"] for r in rows}
@@ -94,6 +95,7 @@ def test_bench_floor_and_train_report_their_ratios() -> None:
                                "hyperparameters": {"n_steps": 2, "batch_size": 4,
                                                    "n_epochs": 1}}, rounds=1, verbose=False)
     assert train["patient_days"] == 4 and train["train_days_per_s"] > 0
+    assert train["env_config"].horizon_days == 1 and train["env_config"].start_day == 1
     assert train["ratio"] == pytest.approx(train["train_days_per_s"] / train["env_days_per_s"])
     with pytest.raises(ValueError, match="rounds"):
         bench.bench_train(rounds=0, verbose=False)
