@@ -37,9 +37,9 @@ from rehabgym.envs.vector import TherapyVectorEnv
 from rehabgym.healthy.checkpoint import load_checkpoint
 from rehabgym.patient import CohortConfig, Patient, PatientBatch, PatientConfig, SessionPlan
 from rehabgym.patient.cohort import sample_cohort
-from rehabgym.reaching.heap import limit_heap
 from rehabgym.reaching.loop import ArmTrace, ClosedLoop, recording_arms
 from rehabgym.reaching.targets import center_out_targets
+from rehabgym.runtime.heap import limit_heap
 from rehabgym.training.config import DEFAULT_EXPERIMENT, TrainConfig, load_train_config
 from rehabgym.training.vec_env import make_train_env
 from rehabgym.trials import TrialConfig, run_trial

@@ -34,7 +34,7 @@ from rehabgym.healthy.demo import DemoConfig, run_demo
 from rehabgym.healthy.pretrain import PretrainConfig, pretrain
 from rehabgym.phenomena import ValidateConfig, validate
 from rehabgym.phenomena.pool import pool
-from rehabgym.reaching.heap import limit_heap
+from rehabgym.runtime.heap import limit_heap
 from rehabgym.training import load_train_config, train
 from rehabgym.training.config import DEFAULT_EXPERIMENT
 from rehabgym.trials import BACKENDS, TrialConfig, run_trial, write_report

@@ -10,7 +10,7 @@ import pytest
 CHURN = """
 import sys
 import numpy as np
-from rehabgym.reaching.heap import limit_heap
+from rehabgym.runtime.heap import limit_heap
 def rss():
     return int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
 if sys.argv[1] == "limited":

@@ -15,6 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "rehabgym"
 # What each part may import from rehabgym (besides itself) and which libraries it must not.
 LOWER = {
     "atomic": set(), "config": {"atomic"}, "stats": set(), "stages": {"atomic", "config"},
+    "runtime": set(),
     "arm": {"config"},
     "cortex": {"config"},
     "reaching": {"config", "arm", "cortex"},
@@ -31,10 +32,11 @@ LOWER = {
     "trials": {"config", "stats", "arm", "cortex", "reaching", "healthy", "patient", "envs",
                "therapists", "evaluation"},
 }
-for _part_name, _allowed in LOWER.items():  # files and configs are everyone's
-    if _part_name not in ("atomic", "config", "stats", "stages"):
-        _allowed |= {"atomic", "config", "stages"}
+for _part_name, _allowed in LOWER.items():  # files, configs and the runtime are everyone's
+    if _part_name not in ("atomic", "config", "stats", "stages", "runtime"):
+        _allowed |= {"atomic", "config", "stages", "runtime"}
 FORBIDDEN = {
+    "runtime": {"mujoco", "gymnasium", "stable_baselines3"},
     "arm": {"torch", "gymnasium", "stable_baselines3"},
     "cortex": {"mujoco", "gymnasium", "stable_baselines3"},
     "reaching": {"gymnasium", "stable_baselines3"},

@@ -10,7 +10,7 @@ import torch
 from rehabgym.cortex.brains import Brains
 from rehabgym.cortex.lesion import Lesion
 from rehabgym.healthy.checkpoint import load_checkpoint
-from rehabgym.reaching.loop import MIN_REACHES_PER_THREAD, ClosedLoop
+from rehabgym.reaching.loop import MIN_REACHES_PER_THREAD, ClosedLoop, ReachBatch
 
 FIELDS = ("hand_position", "hand_velocity", "joint_angle", "excitation", "rates", "noise",
           "target")
@@ -38,7 +38,7 @@ def test_split_over_threads_changes_no_number(batch, seeded):
     cortex, arm_cfg, w, targets = batch
     p, r = targets.shape[:2]
     one, two = ClosedLoop(cortex, arm_cfg, nthread=1), ClosedLoop(cortex, arm_cfg, nthread=2)
-    assert two._split(w, targets, 0, None) is not None  # the batch really is split
+    assert two._split(w, ReachBatch.make(targets, 0.2, two.dt, 0, p)) is not None  # split
     gain = np.linspace(0.0, 80.0, p * r)
     reaches = [r, r - 5, 3, r]
     runs = []
@@ -69,7 +69,8 @@ def test_a_generator_shared_by_brains_is_not_split(batch):
     cortex, arm_cfg, w, targets = batch
     two = ClosedLoop(cortex, arm_cfg, nthread=2)
     shared = torch.Generator().manual_seed(5)
-    assert two._split(w, targets, [shared] * len(targets), None) is None
+    assert two._split(w, ReachBatch.make(targets, 0.1, two.dt, [shared] * len(targets),
+                                         len(targets))) is None
     a = two.run(targets, 0.1, seed=torch.Generator().manual_seed(5), weights=w)
     b = ClosedLoop(cortex, arm_cfg, nthread=1).run(targets, 0.1, seed=shared, weights=w)
     assert np.array_equal(a.hand_position, b.hand_position)

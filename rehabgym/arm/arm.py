@@ -19,6 +19,7 @@ from functools import lru_cache
 import mujoco
 import numpy as np
 
+from rehabgym.arm.kinematics import hand_position, hand_velocity
 from rehabgym.arm.model import MUSCLE_NAMES, ArmConfig, build_model
 
 N_MUSCLES = len(MUSCLE_NAMES)
@@ -205,26 +206,15 @@ class Arm:
 
     def hand_position(self) -> np.ndarray:
         """[B, 2] hand position (m), shoulder at the origin (forward kinematics)."""
-        q1, q12 = self._state[:, 1], self._state[:, 1] + self._state[:, 2]
-        return np.stack(
-            [self._l1 * np.cos(q1) + self._l2 * np.cos(q12),
-             self._l1 * np.sin(q1) + self._l2 * np.sin(q12)], axis=1,
-        )
+        return hand_position(self._state[:, 1:3], self._l1, self._l2)
 
     def hand_velocity(self) -> np.ndarray:
         """[B, 2] hand velocity (m/s): the Jacobian times the joint velocities."""
-        q1, q12 = self._state[:, 1], self._state[:, 1] + self._state[:, 2]
-        w1, w12 = self._state[:, 3], self._state[:, 3] + self._state[:, 4]
-        return np.stack(
-            [-self._l1 * np.sin(q1) * w1 - self._l2 * np.sin(q12) * w12,
-             self._l1 * np.cos(q1) * w1 + self._l2 * np.cos(q12) * w12], axis=1,
-        )
+        return hand_velocity(self._state[:, 1:3], self._state[:, 3:5], self._l1, self._l2)
 
     def start_hand_position(self) -> np.ndarray:
         """[2] hand position (m) of the start posture: the workspace centre."""
-        q1, q12 = self._start_q[0], self._start_q.sum()
-        return np.array([self._l1 * np.cos(q1) + self._l2 * np.cos(q12),
-                         self._l1 * np.sin(q1) + self._l2 * np.sin(q12)])
+        return hand_position(self._start_q, self._l1, self._l2)
 
     def get_physics_state(self) -> np.ndarray:
         """[B, 11] physics state of each arm (time, qpos, qvel, act): save it to restore."""

@@ -35,8 +35,8 @@ from tqdm import tqdm
 
 from rehabgym.config import load_yaml, to_dict
 from rehabgym.evaluation.cohort import run_batch, stack_records
-from rehabgym.reaching.heap import limit_heap
-from rehabgym.reaching.threads import torch_threads
+from rehabgym.runtime.heap import limit_heap
+from rehabgym.runtime.threads import torch_threads
 from rehabgym.stages import Stages
 from rehabgym.therapists import TherapistFactory, heuristic_factory, load_sb3_model, sb3_factory
 

@@ -36,7 +36,7 @@ from rehabgym.cortex.network import Cortex, CortexConfig
 from rehabgym.healthy.checkpoint import CHECKPOINT_NAME, save_checkpoint
 from rehabgym.reaching.loop import N_INPUTS, ClosedLoop
 from rehabgym.reaching.targets import center_out_targets, minimum_jerk
-from rehabgym.reaching.threads import on_one_torch_thread
+from rehabgym.runtime.threads import on_one_torch_thread
 
 
 @dataclass

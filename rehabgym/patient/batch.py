@@ -36,9 +36,9 @@ from rehabgym.patient.config import PatientConfig
 from rehabgym.patient.plan import SessionPlan, unit_vectors
 from rehabgym.patient.state import read_state, write_state
 from rehabgym.patient.streams import RandomStreams
-from rehabgym.reaching.heap import trim_heap
 from rehabgym.reaching.loop import ClosedLoop
-from rehabgym.reaching.threads import on_one_torch_thread
+from rehabgym.runtime.heap import trim_heap
+from rehabgym.runtime.threads import on_one_torch_thread
 
 
 @lru_cache(maxsize=4)

@@ -29,7 +29,7 @@ from rehabgym.cortex.plasticity import (
 )
 from rehabgym.cortex.sheet import AREA_NAMES
 from rehabgym.reaching.loop import ReachResult
-from rehabgym.reaching.threads import torch_threads
+from rehabgym.runtime.threads import torch_threads
 
 #: patients whose reward-rule update is computed at once: its temporaries (the presynaptic
 #: rates shifted by a step, the weighted noise) grow with it, a patient's numbers do not change

@@ -2,10 +2,12 @@
 
 This is the only place where torch (the cortex) meets MuJoCo (the arm). Each 10 ms step the
 cortex sees the target, delayed proprioception (joint angles and velocities) and delayed vision
-of the hand, and sends six muscle excitations to the arms. For pre-training, the arm step can
-be made differentiable: the forward pass is real MuJoCo physics and the backward pass uses
+of the hand, and sends six muscle excitations to the arms. One path per engine
+(`reaching/engines.py`): numpy on the CPU, torch on a device, and for pre-training a
+differentiable one whose forward pass is real MuJoCo physics and whose backward pass uses
 finite-difference Jacobians of the control period, computed by stepping perturbed copies of
 the arms in the same batched call (no gradients through a re-implementation of the physics).
+A batch travels as a `ReachBatch` and comes back as a `ReachResult` (`reaching/records.py`).
 """
 
 from __future__ import annotations
@@ -13,8 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, fields
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -22,11 +23,19 @@ import torch
 
 from rehabgym.arm import Arm, ArmConfig
 from rehabgym.arm.arm import N_STATE
-from rehabgym.cortex.network import Cortex, NumpyStep, Weights, network_step
-from rehabgym.reaching import threads
-from rehabgym.reaching.metrics import ReachMetrics, reach_metrics
-from rehabgym.reaching.targets import ReachConfig
-from rehabgym.reaching.threads import one_blas_thread
+from rehabgym.arm.kinematics import hand_position, hand_velocity
+from rehabgym.cortex.network import Cortex, Weights, network_step
+from rehabgym.reaching.engines import FiniteDifferenceStep, NumpyEngine, TorchEngine
+from rehabgym.reaching.records import (
+    RECORDERS,
+    ArmTrace,
+    ReachBatch,
+    ReachResult,
+    draw_noise,
+    recording_arms,
+)
+from rehabgym.runtime import threads
+from rehabgym.runtime.threads import one_blas_thread
 
 N_INPUTS = 8  # target (2), joint angles (2), joint velocities (2), seen hand position (2)
 POSITION_SCALE = 0.1  # m: positions enter the cortex in units of 10 cm
@@ -36,109 +45,7 @@ _NX = N_STATE - 1  # state the loop tracks per arm: qpos (2), qvel (2), act (6)
 #: this, a thread's per-step Python work outweighs the arithmetic it would take off the others
 MIN_REACHES_PER_THREAD = 64
 
-
-@dataclass
-class ReachResult:
-    """Trajectories of a batch of reaches (numpy, batch first; T steps of `dt`)."""
-
-    dt: float
-    start: np.ndarray  # [B, 2]
-    target: np.ndarray  # [B, 2]
-    hand_position: np.ndarray  # [B, T + 1, 2]
-    hand_velocity: np.ndarray  # [B, T + 1, 2]
-    joint_angle: np.ndarray  # [B, T + 1, 2]
-    excitation: np.ndarray  # [B, T, 6]
-    rates: np.ndarray | None = None  # [B, T, N] rates after each step, when recorded
-    #: [B, T, N + 6] unit-variance noise of each step (neurons, then muscle drive)
-    noise: np.ndarray | None = None
-
-    @classmethod
-    def concatenate(cls, parts: Sequence[ReachResult], **given: np.ndarray) -> ReachResult:
-        """The reaches of `parts` (same `dt` and length) as one batch, in order; fields in
-        `given` are taken as they are (already the whole batch's)."""
-        def cat(name):
-            arrays = [getattr(r, name) for r in parts]
-            return None if arrays[0] is None else np.concatenate(arrays)
-
-        return cls(parts[0].dt, **{f.name: given[f.name] if f.name in given else cat(f.name)
-                                   for f in fields(cls)[1:]})
-
-    def metrics(self, config: ReachConfig | None = None) -> ReachMetrics:
-        """Reach metrics of this batch."""
-        return reach_metrics(self.hand_position, self.hand_velocity, self.start, self.target,
-                             self.dt, config or ReachConfig())
-
-
-@dataclass(frozen=True)
-class ArmTrace:
-    """What the arms of one `ClosedLoop.run` were given: enough to step the same arms through
-    the same reaches without the cortex (`rehabgym bench floor` times that replay)."""
-
-    excitation: np.ndarray  # [B, T, 6]
-    target: np.ndarray  # [B, 2]
-    assist_gain: np.ndarray | None  # [B] N/m, or None without assistance
-
-
-_RECORDERS: list[list[ArmTrace]] = []
-
-
-@contextmanager
-def recording_arms() -> Iterator[list[ArmTrace]]:
-    """A list that every `ClosedLoop.run` of this process appends its `ArmTrace` to while the
-    block runs (for benchmarks: nothing is recorded outside such a block)."""
-    traces: list[ArmTrace] = []
-    _RECORDERS.append(traces)
-    try:
-        yield traces
-    finally:
-        _RECORDERS.remove(traces)
-
-
-class _FiniteDifferenceStep(torch.autograd.Function):
-    """Arm step whose backward pass multiplies by finite-difference Jacobians."""
-
-    @staticmethod
-    def forward(ctx, x, u, loop):  # noqa: D401 - torch signature
-        x_next, jac_x, jac_u = loop._fd_step(x.detach().numpy(), u.detach().numpy())
-        ctx.save_for_backward(torch.as_tensor(jac_x, dtype=x.dtype),
-                              torch.as_tensor(jac_u, dtype=x.dtype))
-        return torch.as_tensor(x_next, dtype=x.dtype)
-
-    @staticmethod
-    def backward(ctx, grad):
-        jac_x, jac_u = ctx.saved_tensors
-        return (torch.einsum("bi,bij->bj", grad, jac_x),
-                torch.einsum("bi,bij->bj", grad, jac_u), None)
-
-
-def _generators(seed: int | torch.Generator | Sequence[torch.Generator],
-                p: int) -> list[torch.Generator]:
-    """One noise generator per brain (see `ClosedLoop.run`)."""
-    if isinstance(seed, torch.Generator):
-        return [seed] * p
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        return [torch.Generator().manual_seed(int(seed)) for _ in range(p)]
-    gens = list(seed)
-    if len(gens) != p or not all(isinstance(g, torch.Generator) for g in gens):
-        raise ValueError(f"seed: expected an int, a torch.Generator or {p} generators (one "
-                         f"per brain), got {seed!r}")
-    return gens
-
-
-def _draw(gens: list[torch.Generator], counts: list[int], shape: tuple[int, ...],
-          axis: int = 0) -> torch.Tensor:
-    """Standard normal numbers of `shape` whose dimension `axis` is the brain and the next
-    one its reaches: brain i's first counts[i] reaches come from gens[i], the rest are zero."""
-    lead, r, tail = shape[:axis], shape[axis + 1], shape[axis + 2:]
-    if len(gens) == 1 and counts[0] == r:
-        return torch.randn(shape, generator=gens[0])
-    out = torch.empty(shape)
-    for i, (gen, c) in enumerate(zip(gens, counts)):
-        rows = out.select(axis, i)
-        rows[(slice(None),) * axis + (slice(0, c),)] = torch.randn(*lead, c, *tail,
-                                                                    generator=gen)
-        rows[(slice(None),) * axis + (slice(c, r),)] = 0.0
-    return out
+__all__ = ["ArmTrace", "ClosedLoop", "ReachBatch", "ReachResult", "recording_arms"]
 
 
 class ClosedLoop:
@@ -223,18 +130,13 @@ class ClosedLoop:
             w = self.cortex.weights() if weights is None else weights
             if self.device is not None:
                 w = Weights(*(t.to(self.device) for t in w))
-            split = self._split(w, targets, seed, reaches)
-            if split is None:
-                result = self._simulate(targets, duration, seed, assist_gain, record_rates,
-                                        noise, w, differentiable=False, reaches=reaches,
-                                        record_noise=record_noise)[0]
-            else:
-                result = self._run_split(split, targets, duration, seed, assist_gain,
-                                         record_rates, noise, w, reaches, record_noise)
-        for traces in _RECORDERS:
-            gain = None if assist_gain is None else np.broadcast_to(
-                np.asarray(assist_gain, float), (len(result.target),)).copy()
-            traces.append(ArmTrace(result.excitation, result.target, gain))
+            batch = ReachBatch.make(targets, duration, self.dt, seed, w.rec.shape[0],
+                                    assist_gain, reaches, noise, record_rates, record_noise)
+            split = self._split(w, batch)
+            result = (self._simulate(batch, w) if split is None
+                      else self._run_split(split, batch, w))
+        for traces in RECORDERS:
+            traces.append(ArmTrace(result.excitation, result.target, batch.assist_gain))
         return result
 
     def run_differentiable(
@@ -243,11 +145,14 @@ class ClosedLoop:
         """Reaches whose hand path is differentiable w.r.t. the cortex parameters.
 
         Returns (result, hand position [B, T+1, 2], hand velocity [B, T+1, 2],
-        excitations [B, T, 6], rates [B, T, N]) where the tensors carry gradients.
+        excitations [B, T, 6], rates [B, T, N]) where the tensors carry gradients. The
+        forward pass is MuJoCo's; the backward pass multiplies by finite-difference
+        Jacobians of each control period (`_fd_step`).
         """
         with self._torch():
-            return self._simulate(targets, duration, seed, None, False, True, None,
-                                  differentiable=True)
+            w = self.cortex.weights()
+            batch = ReachBatch.make(targets, duration, self.dt, seed, w.rec.shape[0])
+            return self._simulate_differentiable(batch, w)
 
     # ------------------------------------------------------------------ internals
     def _torch(self) -> Any:
@@ -255,58 +160,37 @@ class ClosedLoop:
         return (nullcontext() if self._torch_threads is None
                 else threads.torch_threads(self._torch_threads))
 
-    def _split(self, w: Weights, targets: np.ndarray, seed, reaches) -> np.ndarray | None:
+    def _split(self, w: Weights, batch: ReachBatch) -> np.ndarray | None:
         """Brain boundaries [k + 1] of the threads a batch is split over, or None (one thread).
 
-        Only a well-formed batch of several brains on the CPU, each with a noise generator of
-        its own, is split (a generator shared by brains is drawn brain after brain); anything
-        else runs unsplit, where a bad argument gets its error.
+        Only a batch of several brains on the CPU, each with a noise generator of its own, is
+        split (a generator shared by brains is drawn brain after brain).
         """
-        p = w.rec.shape[0]
-        shape = np.shape(targets)
-        if self.threads < 2 or p < 2 or w.rec.device.type != "cpu" or len(shape) != 3 \
-                or shape[0] != p:
+        p = batch.p
+        if self.threads < 2 or p < 2 or w.rec.device.type != "cpu" \
+                or len({id(g) for g in batch.gens}) != p:
             return None
-        if reaches is not None and (len(reaches) != p
-                                    or not all(0 <= c <= shape[1] for c in reaches)):
-            return None
-        if not isinstance(seed, (int, np.integer)):
-            gens = list(seed) if not isinstance(seed, torch.Generator) else [seed]
-            if len({id(g) for g in gens}) != p:
-                return None
-        k = min(self.threads, p, p * shape[1] // MIN_REACHES_PER_THREAD)
+        k = min(self.threads, p, batch.b // MIN_REACHES_PER_THREAD)
         return np.linspace(0, p, k + 1).round().astype(int) if k > 1 else None
 
-    def _run_split(self, bounds: np.ndarray, targets, duration, seed, assist_gain,
-                   record_rates, noise, w: Weights, reaches, record_noise=True) -> ReachResult:
+    def _run_split(self, bounds: np.ndarray, batch: ReachBatch, w: Weights) -> ReachResult:
         """`run` with brains bounds[j]:bounds[j + 1] simulated by thread j, results in order."""
-        targets = np.asarray(targets, dtype=float)
-        p, r_per = targets.shape[:2]
-        one_seed = isinstance(seed, (int, np.integer))  # else one generator per brain
-        seeds = None if one_seed else list(seed)
-        gain = None if assist_gain is None else np.broadcast_to(
-            np.asarray(assist_gain, float), (p * r_per,)).reshape(p, r_per)
         k = len(bounds) - 1
         parts = self._part_loops(k)
         record = None
-        if record_rates:  # one buffer the threads fill, instead of copying their parts into one
-            steps, n, n_out = max(0, int(round(duration / self.dt))), w.rec.shape[1], \
-                w.out.shape[1]
-            record = (torch.empty(p * r_per, steps, n),
-                      (torch.empty if noise else torch.zeros)(p * r_per, steps, n + n_out)
-                      if record_noise else None)
+        if batch.record_rates:  # one buffer the threads fill, not parts copied into one
+            n, n_out = w.rec.shape[1], w.out.shape[1]
+            record = (torch.empty(batch.b, batch.steps, n),
+                      (torch.empty if batch.noise else torch.zeros)(
+                          batch.b, batch.steps, n + n_out) if batch.record_noise else None)
 
         def part(j: int) -> ReachResult:
-            sl = slice(bounds[j], bounds[j + 1])
-            rows = slice(bounds[j] * r_per, bounds[j + 1] * r_per)
+            lo, hi = bounds[j], bounds[j + 1]
+            rows = slice(lo * batch.r, hi * batch.r)
             return parts[j]._simulate(
-                targets[sl], duration, seed if one_seed else seeds[sl],
-                None if gain is None else gain[sl].ravel(), record_rates, noise,
-                Weights(*(t[sl] for t in w)), differentiable=False,
-                reaches=None if reaches is None else list(reaches)[sl],
-                record_into=None if record is None else tuple(
-                    None if x is None else x[rows] for x in record),
-                record_noise=record_noise)[0]
+                batch.brains(lo, hi), Weights(*(t[lo:hi] for t in w)),
+                None if record is None else tuple(None if x is None else x[rows]
+                                                   for x in record))
 
         results = list(self._pool("brains", self.threads).map(part, range(k)))
         if record is None:
@@ -324,124 +208,126 @@ class ClosedLoop:
             self._parts.append(part)
         return self._parts[:k]
 
-    def _simulate(self, targets, duration, seed, assist_gain, record_rates, noise, weights,
-                  differentiable, reaches=None, record_into=None, record_noise=True):
-        targets = np.asarray(targets, dtype=float)
-        w = self.cortex.weights() if weights is None else weights
-        n_brains = w.rec.shape[0]
-        if targets.ndim == 2 and n_brains == 1:
-            targets = targets[None]
-        if (targets.ndim != 3 or targets.shape[0] != n_brains or targets.shape[2] != 2
-                or not np.all(np.isfinite(targets))):
-            raise ValueError(f"targets: expected finite array of shape ({n_brains}, R, 2) or "
-                             f"(B, 2) for one brain, got {targets.shape}")
-        p, r_per, _ = targets.shape
-        b = p * r_per
-        flat_targets = targets.reshape(b, 2)
-        steps = int(round(duration / self.dt))
-        if steps < 1:
-            raise ValueError(f"duration: must be at least one step ({self.dt} s), got {duration}")
-        gens = _generators(seed, p)
-        counts = [r_per] * p if reaches is None else [int(c) for c in reaches]
-        if len(counts) != p or not all(0 <= c <= r_per for c in counts):
-            raise ValueError(f"reaches: expected {p} counts in 0..{r_per}, got {reaches!r}")
-        cfg = self.cortex.config
+    def _simulate(self, batch: ReachBatch, w: Weights,
+                  record_into: tuple[torch.Tensor, torch.Tensor | None] | None = None
+                  ) -> ReachResult:
+        """The batch's reaches on this thread, the cortex stepped by the numpy engine on the
+        CPU (`device` None) or by torch on the weights' device; the arm is MuJoCo's.
+        `record_into`: the caller's [B, steps, n] and [B, steps, n + 6] (or None) buffers."""
+        cfg, b, steps = self.cortex.config, batch.b, batch.steps
+        n, n_out = w.rec.shape[1], w.out.shape[1]
         dev = w.rec.device
-        n = w.rec.shape[1]
-        dp, dv = cfg.proprio_delay_steps, cfg.vision_delay_steps
-        dt_over_tau = cfg.dt / cfg.tau
-
-        self.arm.reset(batch_size=b)
-        arm_x = self.arm.get_physics_state()[:, 1:]  # [B, 10]
-        assist = (None, None)
-        if assist_gain is not None:
-            assist = (flat_targets, np.broadcast_to(np.asarray(assist_gain, float), (b,)))
-        n_out = w.out.shape[1]
-
-        # Ornstein-Uhlenbeck noise, correlated over cfg.noise_tau, for the neurons (first n)
-        # and the muscle drives (last n_out), kept scaled by its standard deviation; dead
-        # neurons get none. A worker computes it a block of steps ahead (`_ou_noise`).
-        decay = float(np.exp(-self.dt / cfg.noise_tau)) if cfg.noise_tau > 0 else 0.0
-        kick = float(np.sqrt(1.0 - decay**2))
-        std = torch.cat([cfg.noise_std * w.alive,
-                         torch.full((p, n_out), cfg.output_noise_std, device=dev)], 1)[:, None]
-        unit = torch.where(std > 0, 1.0 / std.clamp(min=1e-30), 0.0)  # back to unit variance
-        # On the CPU without gradients the network steps in numpy (`NumpyStep`), which also
-        # holds the input buffer; otherwise `network_step` runs on the weights' device.
-        fast = not differentiable and dev.type == "cpu" and self.device is None
-        keep_noise = record_rates and record_noise
-        if record_into is not None:  # a caller's [B, steps, n] and [B, steps, n + n_out] or None
+        engine = (NumpyEngine(w, batch.r) if dev.type == "cpu" and self.device is None
+                  else TorchEngine(w, batch.r))
+        if record_into is not None:
             rates_rec, noise_rec = record_into
-        elif record_rates:  # written in place step by step: no per-step copies to stack
+        elif batch.record_rates:  # written in place step by step: no per-step copies
             rates_rec = torch.empty(b, steps, n, device=dev)
             # every entry is written when there is noise; zeros stand for none
-            noise_rec = ((torch.empty if noise else torch.zeros)(b, steps, n + n_out, device=dev)
-                         if keep_noise else None)
-        if noise:
-            eps = _draw(gens, counts, (p, r_per, n + n_out)).to(dev) * std
-            noises = self._ou_noise(gens, counts, eps, decay, kick * std, steps, n,
-                                    noise_rec.view(p, r_per, steps, -1) if keep_noise else None,
-                                    as_numpy=fast)
-        step = NumpyStep(w, r_per) if fast else None
-        inputs = step.inputs.reshape(b, N_INPUTS) if fast else np.zeros((b, N_INPUTS),
-                                                                         dtype=np.float32)
-        inputs[:, :2] = (flat_targets - self.start) / POSITION_SCALE  # fixed per reach
-        x = torch.zeros(p, r_per, n, device=dev)
-        r = torch.zeros(p, r_per, n, device=dev)
-        hist_x = [torch.as_tensor(arm_x) if differentiable else arm_x]
-        exc = []
-        rate_steps = []  # the differentiable path's rates, for a rate cost
+            noise_rec = ((torch.empty if batch.noise else torch.zeros)(
+                b, steps, n + n_out, device=dev) if batch.record_noise else None)
+        else:
+            rates_rec = noise_rec = None
+        noises, unit = self._noise(batch, w, noise_rec, as_numpy=engine.numpy)
+        inputs = engine.inputs.reshape(b, N_INPUTS)
+        inputs[:, :2] = (batch.flat_targets - self.start) / POSITION_SCALE  # fixed per reach
+        assist = (None, None) if batch.assist_gain is None else (batch.flat_targets,
+                                                                 batch.assist_gain)
+        self.arm.reset(batch_size=b)
+        traj = np.empty((b, steps + 1, _NX))  # qpos, qvel, act after each step
+        traj[:, 0] = self.arm.get_physics_state()[:, 1:]
+        exc = np.empty((b, steps, n_out), dtype=np.float32)
+        rates_out = (rates_rec.numpy() if engine.numpy else rates_rec) \
+            if rates_rec is not None else None
+        dp, dv = cfg.proprio_delay_steps, cfg.vision_delay_steps
+        dt_over_tau = cfg.dt / cfg.tau
         eps_n = eps_o = None
-        if record_rates:
-            rates_out = rates_rec.numpy() if fast else rates_rec
         for t in range(steps):
-            xp, xv = hist_x[max(0, t - dp)], hist_x[max(0, t - dv)]
-            if noise:
+            self._fill_inputs(inputs, traj[:, max(0, t - dp)], traj[:, max(0, t - dv)])
+            if noises is not None:
                 eps_n, eps_o = next(noises)
-            if differentiable:
-                inp = self._inputs_torch(inputs[:, :2], xp, xv).reshape(p, r_per, -1).to(dev)
-                x, r, u = network_step(x, inp, w, dt_over_tau, eps_n, eps_o, r=r)
-                u = u.reshape(b, n_out)
-                rate_steps.append(r.reshape(b, n))
-                hist_x.append(_FiniteDifferenceStep.apply(hist_x[-1], u.double().cpu(), self))
-            else:
-                self._fill_inputs(inputs, xp, xv)
-                if fast:
-                    u = step(dt_over_tau, eps_n, eps_o).reshape(b, n_out)
-                    r = step.r
-                else:
-                    inp = torch.from_numpy(inputs).reshape(p, r_per, -1).to(dev)
-                    x, r, u = network_step(x, inp, w, dt_over_tau, eps_n, eps_o, r=r)
-                    u = u.reshape(b, n_out).cpu().numpy()
-                self.arm.step(u, *assist, observe=False)
-                hist_x.append(self.arm.get_physics_state()[:, 1:])
-                u = torch.from_numpy(u.copy())
-            exc.append(u)
-            if record_rates:
-                rates_out[:, t] = r.reshape(b, n)
-        if not differentiable:
-            hist_x = [torch.from_numpy(h) for h in hist_x]
-        traj = torch.stack(hist_x, dim=1)  # [B, T+1, 10]
-        hand = self._hand(traj[..., :2])
-        vel = self._hand_velocity(traj[..., :2], traj[..., 2:4])
-        u_all = torch.stack(exc, dim=1)
-        result = ReachResult(
+            u = engine.step(dt_over_tau, eps_n, eps_o)
+            exc[:, t] = u
+            self.arm.step(u, *assist, observe=False)
+            traj[:, t + 1] = self.arm.get_physics_state()[:, 1:]
+            if rates_out is not None:
+                rates_out[:, t] = engine.rates(b)
+        traj_t = torch.from_numpy(traj)
+        return ReachResult(
             dt=self.dt,
             start=np.broadcast_to(self.start, (b, 2)).copy(),
-            target=flat_targets.copy(),
-            hand_position=hand.detach().numpy(),
-            hand_velocity=vel.detach().numpy(),
-            joint_angle=traj[..., :2].detach().numpy(),
-            excitation=u_all.detach().cpu().numpy().astype(np.float64),
-            rates=rates_rec.cpu().numpy() if record_rates else None,
-            noise=(noise_rec.view(p, r_per * steps, -1).mul_(unit).view(b, steps, -1)
-                   .cpu().numpy() if keep_noise else None),
+            target=batch.flat_targets.copy(),
+            hand_position=self._hand(traj_t).numpy(),
+            hand_velocity=self._hand_velocity(traj_t).numpy(),
+            joint_angle=traj[..., :2].copy(),
+            excitation=exc.astype(np.float64),
+            rates=None if rates_rec is None else rates_rec.cpu().numpy(),
+            noise=None if noise_rec is None else noise_rec.view(
+                batch.p, batch.r * steps, -1).mul_(unit).view(b, steps, -1).cpu().numpy(),
         )
-        return result, hand, vel, u_all, (torch.stack(rate_steps, 1) if differentiable else None)
 
-    def _ou_noise(self, gens: list[torch.Generator], counts: list[int], eps: torch.Tensor,
-                  decay: float,
-                  scale: torch.Tensor, steps: int, n: int, record: torch.Tensor | None = None,
+    def _simulate_differentiable(self, batch: ReachBatch, w: Weights):
+        """`run_differentiable`'s engine: torch with gradients, the arm stepped through
+        `FiniteDifferenceStep`."""
+        cfg, b, steps = self.cortex.config, batch.b, batch.steps
+        n, n_out = w.rec.shape[1], w.out.shape[1]
+        noises, _ = self._noise(batch, w, None, as_numpy=False)
+        # as the CPU engines hold it: in the cortex's float32 input buffer
+        target_in = ((batch.flat_targets - self.start) / POSITION_SCALE).astype(np.float32)
+        self.arm.reset(batch_size=b)
+        hist_x = [torch.as_tensor(self.arm.get_physics_state()[:, 1:])]
+        x = torch.zeros(batch.p, batch.r, n)
+        r = torch.zeros(batch.p, batch.r, n)
+        exc, rate_steps = [], []
+        dp, dv = cfg.proprio_delay_steps, cfg.vision_delay_steps
+        eps_n = eps_o = None
+        for t in range(steps):
+            xp, xv = hist_x[max(0, t - dp)], hist_x[max(0, t - dv)]
+            if noises is not None:
+                eps_n, eps_o = next(noises)
+            inp = self._inputs_torch(target_in, xp, xv).reshape(batch.p, batch.r, -1)
+            x, r, u = network_step(x, inp, w, cfg.dt / cfg.tau, eps_n, eps_o, r=r)
+            u = u.reshape(b, n_out)
+            rate_steps.append(r.reshape(b, n))
+            hist_x.append(FiniteDifferenceStep.apply(hist_x[-1], u.double(), self))
+            exc.append(u)
+        traj = torch.stack(hist_x, dim=1)  # [B, T+1, 10]
+        hand, vel = self._hand(traj), self._hand_velocity(traj)
+        u_all = torch.stack(exc, dim=1)
+        result = ReachResult(
+            dt=self.dt, start=np.broadcast_to(self.start, (b, 2)).copy(),
+            target=batch.flat_targets.copy(), hand_position=hand.detach().numpy(),
+            hand_velocity=vel.detach().numpy(), joint_angle=traj[..., :2].detach().numpy(),
+            excitation=u_all.detach().numpy().astype(np.float64))
+        return result, hand, vel, u_all, torch.stack(rate_steps, 1)
+
+    def _noise(self, batch: ReachBatch, w: Weights, record: torch.Tensor | None,
+               as_numpy: bool) -> tuple[Iterator | None, torch.Tensor]:
+        """The batch's Ornstein-Uhlenbeck noise, step by step (None without noise), and the
+        factor [P, 1, n + 6] that brings it back to unit variance.
+
+        Correlated over `noise_tau`, for the neurons (first n) and the muscle drives (last 6),
+        kept scaled by its standard deviation; dead neurons get none. `record` ([B, steps,
+        n + 6]) receives each step's noise."""
+        cfg = self.cortex.config
+        dev = w.rec.device
+        decay = float(np.exp(-self.dt / cfg.noise_tau)) if cfg.noise_tau > 0 else 0.0
+        std = torch.cat([cfg.noise_std * w.alive,
+                         torch.full((batch.p, w.out.shape[1]), cfg.output_noise_std,
+                                    device=dev)], 1)[:, None]
+        unit = torch.where(std > 0, 1.0 / std.clamp(min=1e-30), 0.0)
+        if not batch.noise:
+            return None, unit
+        n = w.rec.shape[1]
+        eps = draw_noise(batch.gens, batch.counts, (batch.p, batch.r, n + w.out.shape[1])).to(dev)
+        kick = float(np.sqrt(1.0 - decay**2))
+        return self._ou_noise(batch, eps * std, decay, kick * std, n,
+                              None if record is None else record.view(batch.p, batch.r,
+                                                                      batch.steps, -1),
+                              as_numpy), unit
+
+    def _ou_noise(self, batch: ReachBatch, eps: torch.Tensor, decay: float,
+                  scale: torch.Tensor, n: int, record: torch.Tensor | None = None,
                   as_numpy: bool = False, block: int = 20):
         """Yields the Ornstein-Uhlenbeck noise of each step as (neurons [P, R, n], muscle
         drives [P, R, n_out]), contiguous: eps <- decay * eps + randn * scale from `eps`.
@@ -449,14 +335,14 @@ class ClosedLoop:
         A worker thread computes it a block of steps at a time, one block ahead, so drawing
         and the recursion overlap the cortex and arm steps; the generator is only ever used
         in order, so the noise is the same as computing it on this thread. Brain i draws
-        `counts[i]` reaches' kicks from `gens[i]` (`_draw`). With `record`
+        `batch.counts[i]` reaches' kicks from `batch.gens[i]` (`draw_noise`). With `record`
         ([P, R, steps, n + n_out]) the worker also writes each step's noise there; with
         `as_numpy` (CPU only) the steps come as numpy arrays.
         """
         state = {"eps": (eps[..., :n], eps[..., n:]), "t": 0}
 
         def compute(k):
-            kicks = _draw(gens, counts, (k, *eps.shape), axis=1).to(eps.device)
+            kicks = draw_noise(batch.gens, batch.counts, (k, *eps.shape), axis=1).to(eps.device)
             kicks.mul_(scale)
             # neurons and muscle drives in buffers of their own (elementwise, so the same
             # numbers as one buffer), contiguous for the steps without a copy
@@ -475,7 +361,7 @@ class ClosedLoop:
             state["t"] += k
             return tuple(x.numpy() for x in parts) if as_numpy else tuple(parts)
 
-        sizes = [min(block, steps - t) for t in range(0, steps, block)]
+        sizes = [min(block, batch.steps - t) for t in range(0, batch.steps, block)]
         if not self._noise_ahead:
             for k in sizes:
                 yield from zip(*compute(k))
@@ -504,35 +390,27 @@ class ClosedLoop:
         """Writes the delayed proprioception (xp) and vision (xv) into inputs[:, 2:]."""
         np.subtract(xp[:, :2], self.start_q, out=inputs[:, 2:4])
         np.multiply(xp[:, 2:4], VELOCITY_SCALE, out=inputs[:, 4:6])
-        inputs[:, 6:8] = (self._hand(xv[:, :2], np) - self.start) / POSITION_SCALE
+        inputs[:, 6:8] = (self._hand(xv) - self.start) / POSITION_SCALE
 
     def _inputs_torch(self, target_in: np.ndarray, xp: torch.Tensor,
                       xv: torch.Tensor) -> torch.Tensor:
         """The inputs of `_fill_inputs` as a differentiable function of the arm states."""
-        seen = self._hand(xv[:, :2])
         return torch.cat([torch.as_tensor(target_in, dtype=xp.dtype),
                           xp[:, :2] - torch.as_tensor(self.start_q),
                           xp[:, 2:4] * VELOCITY_SCALE,
-                          (seen - torch.as_tensor(self.start)) / POSITION_SCALE], 1).float()
+                          (self._hand(xv) - torch.as_tensor(self.start)) / POSITION_SCALE],
+                         1).float()
 
-    def _hand(self, q, lib=torch):
-        """Hand position [..., 2] from joint angles q [..., 2] (numpy or torch, as `lib`)."""
-        l1, l2 = self.arm.config.upper_arm_length, self.arm.config.forearm_length
-        q1, q12 = q[..., 0], q[..., 0] + q[..., 1]
-        if lib is not np:
-            return lib.stack([l1 * lib.cos(q1) + l2 * lib.cos(q12),
-                              l1 * lib.sin(q1) + l2 * lib.sin(q12)], -1)
-        out = np.empty(q.shape)  # np.stack's Python overhead is felt once per loop step
-        out[..., 0] = l1 * np.cos(q1) + l2 * np.cos(q12)
-        out[..., 1] = l1 * np.sin(q1) + l2 * np.sin(q12)
-        return out
+    def _hand(self, state: Any) -> Any:
+        """Hand position [..., 2] of arm states [..., ≥ 2] (joint angles first)."""
+        cfg = self.arm.config
+        return hand_position(state[..., :2], cfg.upper_arm_length, cfg.forearm_length)
 
-    def _hand_velocity(self, q: torch.Tensor, qd: torch.Tensor) -> torch.Tensor:
-        l1, l2 = self.arm.config.upper_arm_length, self.arm.config.forearm_length
-        q1, q12 = q[..., 0], q[..., 0] + q[..., 1]
-        w1, w12 = qd[..., 0], qd[..., 0] + qd[..., 1]
-        return torch.stack([-l1 * torch.sin(q1) * w1 - l2 * torch.sin(q12) * w12,
-                            l1 * torch.cos(q1) * w1 + l2 * torch.cos(q12) * w12], dim=-1)
+    def _hand_velocity(self, state: Any) -> Any:
+        """Hand velocity [..., 2] of arm states [..., ≥ 4] (angles, then velocities)."""
+        cfg = self.arm.config
+        return hand_velocity(state[..., :2], state[..., 2:4], cfg.upper_arm_length,
+                             cfg.forearm_length)
 
     def _fd_step(self, x: np.ndarray, u: np.ndarray):
         """Step B arms from states x [B, 10] with excitations u [B, 6]; also the Jacobians.

@@ -27,7 +27,7 @@ from rehabgym.evaluation.figures import (
     recovery_curves_figure,
     schedule_figure,
 )
-from rehabgym.reaching.heap import limit_heap
+from rehabgym.runtime.heap import limit_heap
 from rehabgym.stats import mean_ci
 from rehabgym.therapists import TherapistFactory, heuristic_factory, sb3_factory
 from rehabgym.training.config import TrainConfig

@@ -13,7 +13,7 @@ from rehabgym.envs.ward import admission
 from rehabgym.evaluation.cohort import env_make_kwargs
 from rehabgym.evaluation.engine import ChunkError, ChunkTask
 from rehabgym.patient import PatientBatch
-from rehabgym.reaching.threads import torch_threads
+from rehabgym.runtime.threads import torch_threads
 
 
 def trial_env_kwargs(env: TherapyEnvConfig) -> dict[str, Any]:
