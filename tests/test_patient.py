@@ -413,3 +413,12 @@ def test_a_patient_whose_cortex_steps_with_torch_recovers_as_the_default_one() -
     a, b = (p.assess() for p in patients)
     assert b.score == pytest.approx(a.score, abs=0.05)
     np.testing.assert_allclose(b.profile, a.profile, atol=0.2)
+
+
+def test_the_arm_timestep_changes_the_physics_and_a_bad_one_names_itself() -> None:
+    lesion = Lesion(focal_center=(1.0, 1.0), focal_radius=0.45)
+    coarse = PatientBatch([lesion], PatientConfig(arm_timestep=0.01), seed=0)
+    assert coarse.loop.arm.config.n_substeps == 1
+    assert PatientBatch([lesion], seed=0).loop.arm.config.n_substeps == 2
+    with pytest.raises(ConfigError, match="arm_timestep: 0.003 does not divide.*allowed"):
+        PatientConfig(arm_timestep=0.003)

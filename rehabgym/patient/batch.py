@@ -15,7 +15,7 @@ one arm batch. `Patient` is the one-patient view. Clock: `day` counts days since
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -65,6 +65,8 @@ class PatientBatch:
                  seed: int | Sequence[int] = 0) -> None:
         self.config = config or PatientConfig()
         cortex, arm_config = _healthy(self.config.checkpoint)
+        if self.config.arm_timestep is not None:
+            arm_config = replace(arm_config, timestep=self.config.arm_timestep)
         self.loop = ClosedLoop(cortex, arm_config, nthread=self.config.nthread,
                                device=self.config.device)
         self.brains = Brains(cortex, list(lesions))
