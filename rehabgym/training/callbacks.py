@@ -27,7 +27,6 @@ from rehabgym.evaluation.figures import (
     recovery_curves_figure,
     schedule_figure,
 )
-from rehabgym.runtime.heap import limit_heap
 from rehabgym.stats import mean_ci
 from rehabgym.therapists import TherapistFactory, heuristic_factory, sb3_factory
 from rehabgym.training.config import TrainConfig
@@ -86,9 +85,9 @@ class RecoveryEvalCallback(BaseCallback):
         metrics = {"recovery/final_score": 0.0, "recovery/gain_over_no_therapy": 0.0}
         self.logger.record("hparams", HParam(hparams, metrics), exclude=TB_ONLY)
         if self.cfg.eval_in_background and self._pool is None:
-            # spawned: a forked child would inherit torch's and the loop's threads mid-state
-            self._pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"),
-                                             initializer=limit_heap)
+            # spawned: a forked child would inherit torch's and the loop's threads mid-state;
+            # glibc's allocator left as it is, as in training's shards (envs/shards.py)
+            self._pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"))
         if self.last_eval < 0 and (self.num_timesteps == 0 or self._pool is not None):
             # the untrained policy: the starting point of every curve; a resumed run's
             # policy again when evaluations in flight may have died with the run before
