@@ -7,6 +7,7 @@ function taking the parsed `argparse.Namespace`), and list it in `SUBCOMMANDS`.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -230,7 +231,7 @@ def _run_validate(args: argparse.Namespace) -> int:
     name = "validate" + ("-quick" if args.quick else "")
     name += f"-{args.ablate}" if args.ablate else ""
     out = Path(args.out) if args.out else _timestamped(f"runs/{name}")
-    validate(cfg, out, ablate=args.ablate)
+    validate(cfg, out, ablate=args.ablate, workers=args.workers or os.cpu_count() or 1)
     print(f"table, figures and config: {out}")
     return 0
 
@@ -242,6 +243,8 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quick", action="store_true",
                    help="small cohort, few days, its own short experiment timings (tests)")
     p.add_argument("--patients", type=_count, default=None, help="cohort size")
+    p.add_argument("--workers", type=_count, default=None,
+                   help="processes the experiments run on (default: the cores; the same table)")
     p.add_argument("--seed", type=int, default=None, help="cohort and noise seed (default 0)")
     p.add_argument("--ablate", choices=RULES, help="switch one plasticity rule off")
     p.add_argument("--out", help="output folder (default: runs/validate/<timestamp>/)")

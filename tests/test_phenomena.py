@@ -136,6 +136,23 @@ def test_a_killed_validate_continues_after_its_finished_experiments(tmp_path, mo
             == (tmp_path / "whole" / "phenomena.json").read_text())
 
 
+def test_validate_on_two_processes_is_the_one_process_table(tmp_path):
+    """The experiments on worker processes (one thread each) give the table to the digit,
+    and a run that had finished the natural history continues from it."""
+    cfg = replace(ValidateConfig.quick(), **TINY)
+    validate(cfg, tmp_path / "one", progress=False)
+    validate(cfg, tmp_path / "two", progress=False, workers=2)
+    assert ((tmp_path / "two" / "phenomena.json").read_text()
+            == (tmp_path / "one" / "phenomena.json").read_text())
+    (tmp_path / "part" / "stages").mkdir(parents=True)
+    validate(cfg, tmp_path / "part", progress=False)
+    for stage in ("therapy", "threshold", "therapist", "challenge"):
+        (tmp_path / "part" / "stages" / f"{stage}.npz").unlink()
+    validate(cfg, tmp_path / "part", progress=False, workers=2)
+    assert ((tmp_path / "part" / "phenomena.json").read_text()
+            == (tmp_path / "one" / "phenomena.json").read_text())
+
+
 def test_a_folder_of_another_config_starts_again_saying_so(tmp_path, capsys):
     cfg = replace(ValidateConfig.quick(), **TINY)
     validate(cfg, tmp_path, progress=False, ablate="window")

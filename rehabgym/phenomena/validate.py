@@ -20,7 +20,9 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -174,11 +176,12 @@ def stage_key(cfg: ValidateConfig, ablate: str | None) -> dict:
 
 
 def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = None,
-             progress: bool = True) -> list[Row]:
+             progress: bool = True, workers: int = 1) -> list[Row]:
     """Run the cohort, print the table, save table/figures/config under `out`.
 
     Each experiment, once finished, is kept in `out/stages/`: run again with the same `out`
-    and config, a killed validate continues after the experiments it had finished."""
+    and config, a killed validate continues after the experiments it had finished. With
+    `workers` > 1 the experiments run on that many processes (`measure_in_processes`)."""
     def bar(it: Iterable, desc: str) -> Iterable:
         return tqdm(it, desc=desc, disable=not progress, leave=False)
 
@@ -188,7 +191,9 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
         cfg = replace(cfg, patient=replace(cfg.patient,
                                            plasticity=cfg.patient.plasticity.without(ablate)))
     stages = Stages(out, stage_key(cfg, ablate), "rehabgym validate")
-    data = measure(cfg, stages, bar, with_therapist=ablate is None)
+    computed = (measure_in_processes(cfg, stages, workers, ablate is None, progress)
+                if workers > 1 else None)
+    data = measure(cfg, stages, bar, with_therapist=ablate is None, computed=computed)
     rows = phenomena_rows(cfg, data)
     table = markdown(rows)
     title = f"Phenomena ({cfg.n_patients} patients" + (f", ablated: {ablate}" if ablate else "")
@@ -198,21 +203,88 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
     return rows
 
 
-def measure(cfg: ValidateConfig, stages: Stages, bar: Progress, with_therapist: bool = True
-            ) -> PhenomenaData:
-    """Every experiment of validate, each a stage of `stages` (read back if finished)."""
+#: validate's experiments, in the order they run in one process
+STAGES = ("natural_history", "therapy", "threshold", "therapist", "challenge")
+
+
+def _experiment(cfg: ValidateConfig, name: str, lesions: list[Lesion], bar: Progress,
+                nat: nh.NaturalHistory | None = None) -> dict[str, np.ndarray]:
+    """Experiment `name`'s arrays (the therapy experiment needs the natural history's)."""
+    if name == "natural_history":
+        return nh.natural_history(cfg, lesions, bar).to_arrays()
+    if name == "therapy":
+        assert nat is not None
+        chosen = _therapy_patients(cfg, nat)
+        return th.therapy_experiment(cfg, [lesions[i] for i in chosen], bar,
+                                     seeds=[cfg.seed + int(i) for i in chosen]).to_arrays()
+    if name == "threshold":
+        return threshold.threshold_experiment(cfg, lesions, bar).to_arrays()
+    if name == "therapist":
+        return therapist_finals(cfg)
+    return ch.challenge_experiment(cfg, bar).to_arrays()
+
+
+def measure(cfg: ValidateConfig, stages: Stages, bar: Progress, with_therapist: bool = True,
+            computed: dict[str, dict[str, np.ndarray]] | None = None) -> PhenomenaData:
+    """Every experiment of validate, each a stage of `stages` (read back if finished, taken
+    from `computed` if there)."""
     lesions = sample_cohort(cfg.cohort, cfg.n_patients, cfg.seed)
-    nat = nh.NaturalHistory.from_arrays(stages.arrays(
-        "natural_history", lambda: nh.natural_history(cfg, lesions, bar).to_arrays()))
-    chosen = _therapy_patients(cfg, nat)
-    ther = th.TherapyResult.from_arrays(stages.arrays(
-        "therapy", lambda: th.therapy_experiment(cfg, [lesions[i] for i in chosen], bar,
-                                                 seeds=[cfg.seed + int(i) for i in chosen]
-                                                 ).to_arrays()))
-    ther_all = th.TherapyResult.from_arrays(stages.arrays(
-        "threshold", lambda: threshold.threshold_experiment(cfg, lesions, bar).to_arrays()))
-    finals = (stages.arrays("therapist", lambda: therapist_finals(cfg)) if with_therapist
-              else None)
-    chal = ch.ChallengeResult.from_arrays(stages.arrays(
-        "challenge", lambda: ch.challenge_experiment(cfg, bar).to_arrays()))
+    computed = computed or {}
+
+    def get(name: str, nat: nh.NaturalHistory | None = None) -> dict[str, np.ndarray]:
+        if name in computed:
+            return computed[name]
+        return stages.arrays(name, lambda: _experiment(cfg, name, lesions, bar, nat))
+
+    nat = nh.NaturalHistory.from_arrays(get("natural_history"))
+    ther = th.TherapyResult.from_arrays(get("therapy", nat))
+    ther_all = th.TherapyResult.from_arrays(get("threshold"))
+    finals = get("therapist") if with_therapist else None
+    chal = ch.ChallengeResult.from_arrays(get("challenge"))
     return PhenomenaData(lesions, nat, ther, ther_all, chal, finals)
+
+
+def _no_bar(it: Iterable, desc: str) -> Iterable:
+    return it
+
+
+def _experiments_in_worker(cfg: ValidateConfig, names: list[str],
+                           nat: dict[str, np.ndarray] | None) -> dict[str, dict[str, np.ndarray]]:
+    """Experiments `names` in order, in a worker process on one thread (the natural
+    history's arrays given, or computed first when the therapy experiment needs them)."""
+    cfg = replace(cfg, patient=replace(cfg.patient, nthread=1))
+    lesions = sample_cohort(cfg.cohort, cfg.n_patients, cfg.seed)
+    history = None if nat is None else nh.NaturalHistory.from_arrays(nat)
+    out = {}
+    for name in names:
+        out[name] = _experiment(cfg, name, lesions, _no_bar, history)
+        if name == "natural_history":
+            history = nh.NaturalHistory.from_arrays(out[name])
+    return out
+
+
+def measure_in_processes(cfg: ValidateConfig, stages: Stages, workers: int,
+                         with_therapist: bool = True, progress: bool = True
+                         ) -> dict[str, dict[str, np.ndarray]]:
+    """validate's unfinished experiments on `workers` spawned processes, one thread each, each
+    stage saved as it finishes; their arrays. The therapy experiment follows the natural
+    history in one task (it treats the cohort's most moderate patients); the others are
+    tasks of their own. A patient does not depend on the thread it runs on, so the table is
+    the one-process table to the digit."""
+    names = [n for n in STAGES if with_therapist or n != "therapist"]
+    done = {n: a for n in names if (a := stages.load_arrays(n)) is not None}
+    chain = [n for n in ("natural_history", "therapy") if n not in done]
+    tasks = ([chain] if chain else []) + [[n] for n in names[2:] if n not in done]
+    computed: dict[str, dict[str, np.ndarray]] = {}
+    with ProcessPoolExecutor(min(workers, len(tasks)) or 1, mp_context=get_context("spawn")
+                             ) as pool, tqdm(total=len(names), initial=len(done),
+                                             desc="experiments", disable=not progress) as bar:
+        futures = [pool.submit(_experiments_in_worker, cfg, task,
+                               done.get("natural_history") if task[0] == "therapy" else None)
+                   for task in tasks]
+        for future in as_completed(futures):
+            for name, arrays in future.result().items():
+                stages.save_arrays(name, arrays)
+                computed[name] = arrays
+                bar.update(1)
+    return computed
