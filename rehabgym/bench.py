@@ -514,11 +514,12 @@ def bench_train(config: Any = None, rounds: int = 2, verbose: bool = True) -> di
         env_side.close()
         train_side.close()
     timed = days * rounds
+    kwargs = cfg.make_kwargs()
     workers = min(cfg.env_workers or os.cpu_count() or 1, cfg.n_envs) \
         if cfg.vec_env == "native" else 1
     out = {"n_envs": cfg.n_envs, "shard": -(-cfg.n_envs // workers),
-           "env_config": resolve_config(cfg.make_kwargs().get("config"), **{
-               k: v for k, v in cfg.make_kwargs().items() if k in TRAIN_ENV_FIELDS}),
+           "env_config": resolve_config(kwargs.get("config"), **{
+               k: v for k, v in kwargs.items() if k in TRAIN_ENV_FIELDS}),
            "patient_days": timed,
            "env_days_per_s": timed / seconds["env"],
            "train_days_per_s": timed / seconds["train"],

@@ -99,24 +99,31 @@ def compare_therapists(
                    "seeds": seeds, "env_id": env_id, "env_kwargs": env_kwargs, "sample": sample,
                    "max_batch": max_batch}
     stages = Stages(out, fingerprint, "rehabgym evaluate")
-    tasks = []
-    for name in names:
-        therapist = (ArmTherapist.of(name),)
-        for start in range(0, patients, max_batch):
-            part = tuple(seeds[start:start + max_batch])
-            tasks.append(ChunkTask(len(tasks), part, (0,) * len(part), therapist, env_id,
-                                   env_kwargs, sample))
-    chunks = run_stages(stages, "therapy", tasks, treat_chunk, backend=backend,
-                        workers=workers, address=address)
-    per_name = -(-patients // max_batch)
-    results = {}
-    for k, name in enumerate(names):
-        mine = chunks[k * per_name:(k + 1) * per_name]
-        results[name] = CohortResult(
-            name=name, seeds=np.asarray(seeds),
-            **{key: np.concatenate([c[key] for c in mine])
-               for key in RECORD_KEYS})
+    plan = [(name, ArmTherapist.of(name), sample) for name in names]
+    results = treat_plan(plan, seeds, env_id, env_kwargs, stages, max_batch, workers, backend,
+                         address)
     rows = save_report(results, out)
     print(markdown_table(rows))
     print(f"report: {out}")
     return rows
+
+
+def treat_plan(plan: Sequence[tuple[str, ArmTherapist, bool]], seeds: Sequence[int],
+               env_id: str, env_kwargs: dict[str, Any], stages: Stages, max_batch: int,
+               workers: int | None = 1, backend: str = "local", address: str | None = None,
+               progress: bool = True) -> dict[str, CohortResult]:
+    """Each (name, therapist, sample) of `plan` treats the seeded patients, in chunks of up
+    to `max_batch` patients of its own (the engine's tasks, each kept in `stages` once
+    finished); one `CohortResult` per name, in order."""
+    tasks = []
+    for _, therapist, sample in plan:
+        for start in range(0, len(seeds), max_batch):
+            part = tuple(seeds[start:start + max_batch])
+            tasks.append(ChunkTask(len(tasks), part, (0,) * len(part), (therapist,), env_id,
+                                   env_kwargs, sample))
+    chunks = run_stages(stages, "therapy", tasks, treat_chunk, backend=backend,
+                        workers=workers, address=address, progress=progress)
+    per_name = -(-len(seeds) // max_batch)
+    return {name: CohortResult(name=name, seeds=np.asarray(seeds), **{
+        key: np.concatenate([c[key] for c in chunks[k * per_name:(k + 1) * per_name]])
+        for key in RECORD_KEYS}) for k, (name, _, _) in enumerate(plan)}

@@ -19,7 +19,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import stable_baselines3
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import configure
@@ -28,14 +27,11 @@ from torch.utils.tensorboard import SummaryWriter
 
 from rehabgym.atomic import append_line, atomic_path
 from rehabgym.config import ConfigError, save_config
-from rehabgym.evaluation import CohortResult, markdown_table, save_report
-from rehabgym.evaluation.cohort import RECORD_KEYS
+from rehabgym.evaluation import markdown_table, save_report
+from rehabgym.evaluation.compare import treat_plan
 from rehabgym.evaluation.engine import (
     ArmTherapist,
-    ChunkTask,
     on_one_thread,
-    run_stages,
-    treat_chunk,
 )
 from rehabgym.evaluation.figures import before_after_figure
 from rehabgym.stages import Stages
@@ -167,17 +163,14 @@ def compare(cfg: TrainConfig, model_file: Path, out: Path) -> list[dict[str, Any
     kwargs = cfg.eval_kwargs()
     workers = cfg.workers or os.cpu_count() or 1
     task_kwargs = on_one_thread(kwargs) if workers > 1 else kwargs
-    tasks = [ChunkTask(k, seeds, (0,) * len(seeds), (therapist,), cfg.env_id, task_kwargs,
-                       sample) for k, (_, therapist, sample) in enumerate(plan)]
     fingerprint = {"therapists": [name for name, _, _ in plan], "seeds": list(seeds),
                    "env_id": cfg.env_id, "env_kwargs": kwargs,
                    "model": hashlib.sha256(agent.model or b"").hexdigest()}
     t0 = time.time()
-    chunks = run_stages(Stages(out, fingerprint, "rehabgym train: comparison"), "comparison",
-                        tasks, treat_chunk, workers=workers, progress=cfg.progress_bar)
-    results = {name: CohortResult(name=name, seeds=np.asarray(seeds),
-                                  **{key: chunk[key] for key in RECORD_KEYS})
-               for (name, _, _), chunk in zip(plan, chunks)}
+    # one task per therapist: its patients form one batch, as in a single process
+    results = treat_plan(plan, seeds, cfg.env_id, task_kwargs,
+                         Stages(out, fingerprint, "rehabgym train: comparison"),
+                         max_batch=len(seeds), workers=workers, progress=cfg.progress_bar)
     rows = save_report(results, out)
     fig = before_after_figure(cfg.env_id, kwargs, sb3_factory(load_sb3_model(
         model_file, cfg.algorithm), deterministic=cfg.deterministic_eval), seeds[0],
