@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from rehabgym.atomic import write_text
 from rehabgym.bench import (
@@ -25,8 +26,9 @@ from rehabgym.bench import (
     bench_train,
     bench_trial,
 )
-from rehabgym.config import ConfigError, load_config, save_config
+from rehabgym.config import ConfigError, load_config, load_yaml, save_config
 from rehabgym.cortex.plasticity import RULES
+from rehabgym.envs.config import TherapyEnvConfig
 from rehabgym.evaluation import compare_therapists
 from rehabgym.evaluation.schedules import SchedulesConfig, search_schedules
 from rehabgym.healthy.checkpoint import load_checkpoint
@@ -38,7 +40,16 @@ from rehabgym.phenomena.pool import pool
 from rehabgym.runtime.heap import limit_heap
 from rehabgym.training import load_train_config, train
 from rehabgym.training.config import DEFAULT_EXPERIMENT
+from rehabgym.training.warm_start import clone_heuristic
 from rehabgym.trials import BACKENDS, TrialConfig, run_trial, write_report
+from rehabgym.tuning import TuneConfig, tune
+
+
+def _configured(cls: type, path: str | None, given: dict) -> Any:
+    """`cls`'s defaults, overridden by the YAML at `path`, then by the options given (None:
+    not given)."""
+    cfg = load_config(cls, path)
+    return cls(**{**vars(cfg), **{k: v for k, v in given.items() if v is not None}})
 
 
 def _timestamped(root: str) -> Path:
@@ -300,6 +311,51 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_train)
 
 
+def _run_clone(args: argparse.Namespace) -> int:
+    try:
+        config = args.config or DEFAULT_EXPERIMENT
+        data = load_yaml(config)
+        data.update({"warm_start": args.therapist, "residual": None})
+        for key, value in (("warm_start_patients", args.patients),
+                           ("warm_start_epochs", args.epochs)):
+            if value is not None:
+                data[key] = value
+        cfg = load_train_config(_beside(data, config))
+    except ConfigError as exc:
+        print(f"rehabgym clone: bad config: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else _timestamped(f"runs/clone/{cfg.experiment}")
+    report = clone_heuristic(cfg, out)
+    agree = ", ".join(f"{a:.2f}" for a in report["held_out_agreement"])
+    print(f"{args.therapist} cloned from {report['demonstrations']} days: loss "
+          f"{report['loss_before']:.3f} -> {report['loss_after']:.3f} nats per day; agreement "
+          f"on held-out patients (direction, distance, assistance, repetitions): {agree}")
+    print(f"model: {out / 'model.zip'}  (compare it: rehabgym evaluate --therapist "
+          f"{cfg.algorithm}:{out / 'model.zip'} {args.therapist})")
+    return 0
+
+
+def _beside(data: dict, config: str) -> dict:
+    """A config dict whose relative env_config path is resolved beside its YAML file."""
+    env = data.get("env_config")
+    if isinstance(env, str) and not Path(env).is_absolute():
+        data["env_config"] = str(Path(config).parent / env)
+    return data
+
+
+def _add_clone(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("clone", help="behaviour cloning: an SB3 policy that imitates a "
+                       "heuristic (a baseline and a warm start)")
+    p.add_argument("--therapist", required=True, help="the heuristic's spec, e.g. adaptive")
+    p.add_argument("--config", help="training YAML whose environment, algorithm and policy "
+                   "the clone has (default: configs/ppo_therapy.yaml)")
+    p.add_argument("--patients", type=int, default=None,
+                   help="training patients of the demonstrations (default 32)")
+    p.add_argument("--epochs", type=int, default=None, help="passes over them (default 200)")
+    p.add_argument("--out", help="output folder (default: runs/clone/<experiment>/<timestamp>/)")
+    p.set_defaults(func=_run_clone)
+
+
 def _add_backend_arguments(p: argparse.ArgumentParser) -> None:
     """Where the engine's chunks run (`rehabgym evaluate` and `rehabgym trial`)."""
     p.add_argument("--workers", type=_count, default=None,
@@ -342,11 +398,9 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 
 def _run_schedules(args: argparse.Namespace) -> int:
     try:
-        cfg = load_config(SchedulesConfig, args.config)
-        given = {"cohorts": tuple(args.cohort) if args.cohort else None,
-                 "patients": args.patients, "seed": args.seed}
-        cfg = SchedulesConfig(**{**vars(cfg), **{k: v for k, v in given.items()
-                                                  if v is not None}})
+        cfg = _configured(SchedulesConfig, args.config, {
+            "cohorts": tuple(args.cohort) if args.cohort else None,
+            "patients": args.patients, "seed": args.seed})
     except (ConfigError, FileNotFoundError) as exc:
         print(f"rehabgym schedules: bad config: {exc}", file=sys.stderr)
         return 2
@@ -369,6 +423,42 @@ def _add_schedules(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=None, help="patient seeds (default 0)")
     p.add_argument("--out", help="output folder (default: runs/schedules/<timestamp>/)")
     p.set_defaults(func=_run_schedules)
+
+
+def _run_tune(args: argparse.Namespace) -> int:
+    try:
+        cfg = _configured(TuneConfig, args.config, {
+            "therapist": args.therapist, "budget_days": args.budget_days,
+            "patients": args.patients, "seed": args.seed, "workers": args.workers,
+            "env": load_config(TherapyEnvConfig, args.env_config) if args.env_config
+            else None})
+    except (ConfigError, FileNotFoundError) as exc:
+        print(f"rehabgym tune: bad config: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else _timestamped(f"runs/tune/{cfg.therapist}")
+    result = tune(cfg, out)
+    print(f"{result['spec']}: mean return {result['mean_return']:.2f} on {cfg.patients} "
+          f"training patients (untuned {result['untuned_mean_return']:.2f}; "
+          f"{result['trials']} trials, {result['budget_days']} days)")
+    print(f"use it as: {cfg.therapist}(params='{out / 'tuned.yaml'}')")
+    return 0
+
+
+def _add_tune(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tune", help="tune a heuristic's parameters with Optuna on training "
+                       "patients; writes tuned.yaml for a spec to load")
+    p.add_argument("--config", help="YAML overriding TuneConfig's defaults")
+    p.add_argument("--therapist", help="the heuristic to tune (default adaptive)")
+    p.add_argument("--budget-days", type=int, default=None,
+                   help="simulated therapy days in all (default 28800: the long config's)")
+    p.add_argument("--patients", type=int, default=None,
+                   help="training patients of every trial (default 16)")
+    p.add_argument("--seed", type=int, default=None, help="first training seed (default 0)")
+    p.add_argument("--env-config", help="environment YAML (default: the long config's)")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: the cores)")
+    p.add_argument("--out", help="output folder (default: runs/tune/<therapist>/<timestamp>/); "
+                   "the same folder continues a killed study")
+    p.set_defaults(func=_run_tune)
 
 
 def _run_trial(args: argparse.Namespace) -> int:
@@ -400,7 +490,7 @@ def _add_trial(sub: argparse._SubParsersAction) -> None:
 
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_demo, _add_bench, _add_pretrain, _add_evaluate_healthy, _add_validate, _add_pool,
-    _add_train, _add_evaluate, _add_schedules, _add_trial]
+    _add_train, _add_clone, _add_evaluate, _add_schedules, _add_tune, _add_trial]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -30,10 +30,11 @@ from rehabgym.patient import CohortConfig, PatientConfig
 from rehabgym.phenomena import ValidateConfig
 from rehabgym.reaching import ReachConfig
 from rehabgym.training import TrainConfig
+from rehabgym.tuning import TuneConfig
 
 CONFIGS = (ArmConfig, SheetConfig, CortexConfig, ReachConfig, PlasticityConfig, PatientConfig,
            CohortConfig, Lesion, TherapyEnvConfig, TrainConfig, ValidateConfig, PretrainConfig,
-           DemoConfig, SchedulesConfig)
+           DemoConfig, SchedulesConfig, TuneConfig)
 
 
 def _number(tp: Any) -> tuple[type, Range | None] | None:

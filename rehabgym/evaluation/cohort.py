@@ -185,7 +185,9 @@ def _batch_actions(agents: list[Therapist], obs: np.ndarray,
         else:
             actions[i] = agent.act(obs[i], infos[i])
     for idx in by_model.values():
-        batch = agents[idx[0]].act_batch(obs[idx])  # type: ignore[attr-defined]
+        seen = np.stack([agents[i].features(obs[i], infos[i])  # type: ignore[attr-defined]
+                         for i in idx])
+        batch = agents[idx[0]].act_batch(seen)  # type: ignore[attr-defined]
         for k, i in enumerate(idx):
-            actions[i] = batch[k]
+            actions[i] = agents[i].decide(batch[k])  # type: ignore[attr-defined]
     return np.stack(actions)  # type: ignore[arg-type]

@@ -69,6 +69,20 @@ class Therapist(abc.ABC):
         action[1:] = self.levels[: len(self.nvec) - 1]
         return action
 
+    def get_state(self) -> dict[str, Any]:
+        """What the therapist remembers (of its patient, its generator), as plain data: lists,
+        numbers, strings. `set_state` on a therapist of the same spec continues exactly."""
+        return {k: _to_data(v) for k, v in vars(self).items() if k not in _FIXED}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Continue from `get_state`'s state."""
+        for key, value in state.items():
+            current = getattr(self, key)
+            if isinstance(current, np.random.Generator):
+                current.bit_generator.state = value["generator"]
+            else:
+                setattr(self, key, _from_data(value))
+
     def reset(self, obs: np.ndarray, info: dict[str, Any]) -> None:  # noqa: B027 - optional hook
         """A new patient: forget the previous one."""
 
@@ -80,3 +94,31 @@ class Therapist(abc.ABC):
         self, obs: np.ndarray, reward: float, info: dict[str, Any]
     ) -> None:
         """The outcome of the last action (the next assessment)."""
+
+
+#: attributes fixed at construction that `get_state` leaves out
+_FIXED = ("action_space", "nvec")
+
+
+def _to_data(value: Any) -> Any:
+    if isinstance(value, np.random.Generator):
+        return {"generator": value.bit_generator.state}
+    if isinstance(value, np.ndarray):
+        return {"array": value.tolist(), "dtype": str(value.dtype)}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_data(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _to_data(v) for k, v in value.items()}
+    return value
+
+
+def _from_data(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"array", "dtype"}:
+        return np.array(value["array"], dtype=value["dtype"])
+    if isinstance(value, (list, tuple)):
+        return type(value)(_from_data(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _from_data(v) for k, v in value.items()}
+    return value

@@ -3,6 +3,8 @@
 A spec is a heuristic's name (`worst_first`), a heuristic with constructor arguments
 (`round_robin(distance=1, assistance=0, reps=3)`: level indices, or e.g. `target=0.5`), or
 `<algorithm>:<model.zip>` for a trained Stable-Baselines3 model (`ppo:runs/x/model.zip`).
+`params='<tuned.yaml>'` reads a heuristic's arguments from a file `rehabgym tune` wrote
+(`adaptive(params='runs/tune/adaptive/tuned.yaml')`).
 The same strings work on the command line (`rehabgym evaluate --therapist ...`) and in a
 training config's `baselines`.
 """
@@ -31,6 +33,7 @@ from rehabgym.therapists.heuristics import (
     WorstDirectionFirst,
 )
 from rehabgym.therapists.sb3 import check_model, load_sb3_model, sb3_factory
+from rehabgym.therapists.tuned import load_tuned
 
 TherapistFactory = Callable[[spaces.Space, int | None], Therapist]
 """Builds a fresh therapist for one patient: (single-env action space, seed) -> Therapist."""
@@ -60,7 +63,8 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     cls = HEURISTICS[name]
     named = {p.name for p in inspect.signature(cls).parameters.values()
              if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
-    allowed = sorted((named | {"distance", "assistance", "reps"}) - {"action_space", "seed"})
+    allowed = sorted((named | {"distance", "assistance", "reps", "params"})
+                     - {"action_space", "seed"})
     kwargs: dict[str, Any] = {}
     for item in filter(None, (a.strip() for a in (match.group(2) or "").split(","))):
         key, sep, value = (part.strip() for part in item.partition("="))
@@ -71,6 +75,12 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
             kwargs[key] = ast.literal_eval(value)
         except (ValueError, SyntaxError) as exc:
             raise ConfigError(f"therapist {spec!r}: {key}={value!r} is not a number") from exc
+    if "params" in kwargs:
+        kwargs = {**load_tuned(kwargs.pop("params"), name), **kwargs}
+        unknown = sorted(set(kwargs) - set(allowed))
+        if unknown:
+            raise ConfigError(f"therapist {spec!r}: the tuned file's {unknown} are not "
+                              f"arguments of {name}; allowed: {allowed}")
     return name, kwargs
 
 

@@ -18,6 +18,10 @@ from gymnasium import spaces
 from rehabgym.config import ConfigError
 from rehabgym.envs.actions import unflatten_action
 from rehabgym.therapists.base import Therapist
+from rehabgym.therapists.residual import apply_correction, augment, check_base_space
+
+#: the attribute a residual model carries (saved with it): its heuristic's spec
+RESIDUAL_ATTRIBUTE = "rehabgym_residual"
 
 
 class SB3Therapist(Therapist):
@@ -45,8 +49,16 @@ class SB3Therapist(Therapist):
         self.obs_rms = obs_rms
         self.deterministic = deterministic
 
+    def features(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
+        """What the model sees of today's observation (the observation itself)."""
+        return np.asarray(obs)
+
+    def decide(self, output: np.ndarray) -> np.ndarray:
+        """Today's action from the model's output for `features` (the output itself)."""
+        return output
+
     def act_batch(self, obs: np.ndarray) -> np.ndarray:
-        """Actions for a batch of observations [N, obs_dim] -> [N, len(nvec)]."""
+        """The model's outputs for a batch of `features` [N, obs_dim] -> [N, len(nvec)]."""
         obs = np.asarray(obs, dtype=np.float32)
         if self.obs_rms is not None:
             obs = self.obs_rms.normalize_obs(obs).astype(np.float32)
@@ -57,7 +69,7 @@ class SB3Therapist(Therapist):
         action = np.asarray(action)
         if isinstance(self.model.action_space, spaces.Discrete):
             action = self.unflatten(action.reshape(-1))
-        return action.reshape(len(obs), len(self.nvec)).astype(self.action_space.dtype)
+        return action.reshape(len(obs), -1).astype(self.action_space.dtype)
 
     def _sample(self, obs: np.ndarray) -> np.ndarray:
         """Actions drawn from the policy's categorical heads with `self.rng`."""
@@ -81,7 +93,40 @@ class SB3Therapist(Therapist):
         return unflatten_action(flat, self.nvec)
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
-        return self.act_batch(np.asarray(obs)[None])[0]
+        return self.decide(self.act_batch(self.features(obs, info)[None])[0])
+
+
+class ResidualTherapist(SB3Therapist):
+    """A trained correction (`therapists.residual`) applied to its heuristic's action.
+
+    The heuristic (`base`) sees every observation and outcome as it would alone; each day the
+    model sees the observation and the heuristic's proposal and corrects it. A model whose
+    output is always the zero correction is the heuristic.
+    """
+
+    name = "residual"
+
+    def __init__(self, model: Any, action_space: spaces.Space, base: Therapist,
+                 obs_rms: Any = None, deterministic: bool = True,
+                 seed: int | None = None) -> None:
+        super().__init__(model, action_space, obs_rms, deterministic, seed)
+        check_base_space(action_space)
+        self.base = base
+        self._proposal = np.zeros(len(self.nvec), dtype=np.int64)
+
+    def reset(self, obs: np.ndarray, info: dict[str, Any]) -> None:
+        self.base.reset(obs, info)
+
+    def observe(self, obs: np.ndarray, reward: float, info: dict[str, Any]) -> None:
+        self.base.observe(obs, reward, info)
+
+    def features(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
+        self._proposal = np.asarray(self.base.act(obs, info), dtype=np.int64)
+        return augment(obs, self._proposal, self.nvec)
+
+    def decide(self, output: np.ndarray) -> np.ndarray:
+        return apply_correction(self._proposal, output, self.nvec).astype(
+            self.action_space.dtype)
 
 
 ALGORITHMS = ("ppo", "a2c", "dqn")
@@ -108,9 +153,18 @@ def check_model(path: str | Path, algorithm: str = "ppo") -> None:
 def sb3_factory(model: Any, deterministic: bool = True
                 ) -> Callable[[spaces.Space, int | None], Therapist]:
     """A per-patient factory `(action_space, seed) -> SB3Therapist` sharing one loaded model,
-    so its patients are predicted as one batch."""
+    so its patients are predicted as one batch; a residual model (one that carries its
+    heuristic's spec) gives `ResidualTherapist`s, each with its own heuristic."""
+    residual = getattr(model, RESIDUAL_ATTRIBUTE, None)
+    if residual is not None:
+        from rehabgym.therapists.registry import heuristic_factory  # it imports this module
+
+        base = heuristic_factory(residual)
 
     def factory(action_space: spaces.Space, seed: int | None = None) -> Therapist:
+        if residual is not None:
+            return ResidualTherapist(model, action_space, base(action_space, seed), seed=seed,
+                                     deterministic=deterministic)
         return SB3Therapist(model, action_space, seed=seed, deterministic=deterministic)
 
     return factory

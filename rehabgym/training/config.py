@@ -13,6 +13,7 @@ from rehabgym.config import (
     ConfigError,
     Count,
     NonNegativeInt,
+    OpenFraction,
     Range,
     check_fields,
     load_config,
@@ -75,6 +76,19 @@ class TrainConfig:
         out_root: root folder of runs.
         progress_bar: show a progress bar.
         device: torch device of the policy.
+        residual: a heuristic's spec (e.g. "adaptive"): the agent learns a correction of that
+            heuristic's daily action (`therapists.residual`) instead of the action itself, and
+            starts at no correction, i.e. at the heuristic; None: the action itself.
+        residual_keep: with `residual`, the starting policy's probability of keeping each
+            entry of the heuristic's action (its most probable correction is none, so its
+            argmax is the heuristic; the rest is exploration).
+        warm_start: a heuristic's spec: before training, the policy is cloned from it
+            (behaviour cloning on `warm_start_patients` training patients, seeds from `seed`),
+            saved as `clone.zip` and compared after training as "<spec> (cloned)"; None: the
+            policy starts untrained.
+        warm_start_patients: training patients whose days with the heuristic are the
+            demonstrations.
+        warm_start_epochs: passes over the demonstrations.
     """
 
     experiment: str = "ppo_therapy"
@@ -103,14 +117,32 @@ class TrainConfig:
     out_root: str = "runs"
     progress_bar: bool = True
     device: str = "cpu"
+    residual: str | None = None
+    residual_keep: OpenFraction = 0.8
+    warm_start: str | None = None
+    warm_start_patients: Count = 32
+    warm_start_epochs: Count = 200
 
     def __post_init__(self) -> None:
         check_fields(self)
-        for spec in self.baselines:
+        specs = [("baselines", s) for s in self.baselines]
+        specs += [(k, getattr(self, k)) for k in ("residual", "warm_start")
+                  if getattr(self, k) is not None]
+        for key, spec in specs:
             try:
                 heuristic_factory(spec)
             except ValueError as exc:
-                raise ConfigError(f"baselines: {exc}") from exc
+                raise ConfigError(f"{key}: {exc}") from exc
+        for key in ("residual", "warm_start"):
+            if getattr(self, key) is not None and self.algorithm == "dqn":
+                raise ConfigError(f"{key}: needs the MultiDiscrete action distribution; "
+                                  f"algorithm 'dqn' has none; allowed: 'ppo', 'a2c'")
+        if self.residual is not None and self.warm_start is not None:
+            raise ConfigError("warm_start: a residual policy starts at its heuristic already; "
+                              "allowed with residual: null")
+        if self.residual is not None and self.vec_env != "native":
+            raise ConfigError(f"residual: runs on the native vector env; vec_env "
+                              f"{self.vec_env!r} is not allowed with it; allowed: 'native'")
         if self.algorithm == "dqn" and not self.deterministic_eval:
             raise ConfigError("deterministic_eval: dqn has no action distribution to sample; "
                               "allowed: true")

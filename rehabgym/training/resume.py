@@ -23,6 +23,7 @@ import torch
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecNormalize
 
 from rehabgym.atomic import atomic_path
+from rehabgym.therapists.residual import ResidualVectorEnv
 from rehabgym.training.vec_env import NativeVecEnvAdapter
 
 KIND = "rehabgym.resume"
@@ -47,6 +48,13 @@ def native_adapter(venv: VecEnv) -> Any | None:
     return next((v for v in _layers(venv) if isinstance(v, NativeVecEnvAdapter)), None)
 
 
+def _holder(adapter: Any) -> Any:
+    """Whose state a checkpoint holds: a residual wrapper (its heuristics with the env) or
+    the vector env itself."""
+    envs = adapter.envs
+    return envs if isinstance(envs, ResidualVectorEnv) else envs.unwrapped
+
+
 def can_resume_exactly(venv: VecEnv) -> bool:
     return native_adapter(venv) is not None
 
@@ -61,7 +69,7 @@ def save_resume(path: Path, venv: VecEnv) -> None:
     version, internal, py_gauss = random.getstate()
     data = {
         "kind": KIND, "version": VERSION,
-        "env": adapter.envs.unwrapped.get_state(),
+        "env": _holder(adapter).get_state(),
         "adapter": {"returns": torch.from_numpy(adapter._returns.copy()),
                     "lengths": torch.from_numpy(adapter._lengths.copy())},
         "normalize_returns": None if norm is None else torch.from_numpy(norm.returns.copy()),
@@ -86,7 +94,7 @@ def load_resume(path: Path, venv: VecEnv) -> None:
     adapter = native_adapter(venv)
     if adapter is None:
         raise ValueError("load_resume: the run's env is not the native vector env")
-    adapter.envs.unwrapped.set_state(data["env"])
+    _holder(adapter).set_state(data["env"])
     adapter._returns[:] = data["adapter"]["returns"].numpy()
     adapter._lengths[:] = data["adapter"]["lengths"].numpy()
     norm = next((v for v in _layers(venv) if isinstance(v, VecNormalize)), None)

@@ -36,10 +36,15 @@ from rehabgym.evaluation.engine import (
 from rehabgym.evaluation.figures import before_after_figure
 from rehabgym.stages import Stages
 from rehabgym.therapists import load_sb3_model, sb3_factory
+from rehabgym.therapists.sb3 import RESIDUAL_ATTRIBUTE
 from rehabgym.training.callbacks import AtomicCheckpoints, RecoveryEvalCallback, TqdmCallback
 from rehabgym.training.config import TrainConfig
 from rehabgym.training.resume import can_resume_exactly, load_resume, resume_file
 from rehabgym.training.vec_env import make_train_env, normalization_file
+from rehabgym.training.warm_start import clone_into, start_at_no_correction
+
+#: the warm start's cloned policy in a run folder (compared after training)
+CLONE_FILE = "clone.zip"
 
 
 def run_folder(cfg: TrainConfig) -> Path:
@@ -80,8 +85,12 @@ def _make_model(cfg: TrainConfig, venv: VecEnv, resume: Path | None) -> Any:
         if exact:
             load_resume(resume_file(resume), venv)
         return model
-    return cls(cfg.policy, venv, seed=cfg.seed, device=cfg.device, verbose=0,
-               **cfg.hyperparameters)
+    model = cls(cfg.policy, venv, seed=cfg.seed, device=cfg.device, verbose=0,
+                **cfg.hyperparameters)
+    if cfg.residual is not None:
+        setattr(model, RESIDUAL_ATTRIBUTE, cfg.residual)  # saved with the model
+        start_at_no_correction(model.policy, cfg.residual_keep)
+    return model
 
 
 def train(cfg: TrainConfig, out: Path | None = None, resume: str | Path | None = None,
@@ -111,6 +120,8 @@ def train(cfg: TrainConfig, out: Path | None = None, resume: str | Path | None =
     evaluator = RecoveryEvalCallback(cfg)
     try:
         model = _make_model(cfg, venv, resume_path)
+        if cfg.warm_start is not None and resume_path is None:
+            clone_into(cfg, model, out / CLONE_FILE)
         if resume_path is not None:
             # TensorBoard drops what the interrupted run logged after the checkpoint (this
             # marker must come before the new run's event file)
@@ -158,6 +169,10 @@ def compare(cfg: TrainConfig, model_file: Path, out: Path) -> list[dict[str, Any
         (cfg.algorithm, agent, not cfg.deterministic_eval)]
     if not cfg.deterministic_eval:
         plan.append((f"{cfg.algorithm}_argmax", agent, False))
+    clone = model_file.with_name(CLONE_FILE)
+    if cfg.warm_start is not None and clone.is_file():
+        plan.append((f"{cfg.warm_start} (cloned)",
+                     ArmTherapist(f"{cfg.algorithm}:{clone}", clone.read_bytes()), False))
     plan += [(name, ArmTherapist(name), False) for name in cfg.baselines]
     seeds = tuple(cfg.eval_seed + i for i in range(cfg.final_eval_patients))
     kwargs = cfg.eval_kwargs()

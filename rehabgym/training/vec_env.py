@@ -24,6 +24,7 @@ from stable_baselines3.common.vec_env import (
 from rehabgym.envs.registration import register_envs
 from rehabgym.envs.shards import ShardedVectorEnv
 from rehabgym.evaluation.engine import on_one_thread
+from rehabgym.therapists.residual import ResidualVectorEnv
 from rehabgym.training.config import TrainConfig
 
 
@@ -114,6 +115,8 @@ def make_train_env(cfg: TrainConfig) -> VecEnv:
                 if workers > 1 else gym.make_vec(cfg.env_id, num_envs=cfg.n_envs,
                                                  vectorization_mode="vector_entry_point",
                                                  **kwargs))
+        if cfg.residual is not None:
+            envs = ResidualVectorEnv(envs, cfg.residual)
         venv: VecEnv = NativeVecEnvAdapter(envs)
     else:
         fns = [_EnvFactory(cfg.env_id, kwargs) for _ in range(cfg.n_envs)]
