@@ -10,7 +10,8 @@ import pytest
 import rehabgym  # noqa: F401  (registers the environments)
 from fake_env import FAKE_ID
 from rehabgym.evaluation import compare_therapists, engine, env_make_kwargs, run_cohort
-from rehabgym.evaluation.report import read_csv
+from rehabgym.evaluation.cohort import CohortResult
+from rehabgym.evaluation.report import read_csv, return_table, severity_table, summarize
 from rehabgym.therapists import HEURISTICS, heuristic_factory
 
 
@@ -99,3 +100,25 @@ def test_evaluate_gives_the_same_report_in_process_and_on_ray(tmp_path: Path) ->
     for name in ("patients.csv", "evaluation.csv"):
         assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
     assert len(list((tmp_path / "ray" / "stages").glob("therapy_*.npz"))) == 4  # 2 x 2 chunks
+
+
+def _result(name: str, initial: np.ndarray, gain: np.ndarray) -> CohortResult:
+    n = len(initial)
+    scores = np.stack([initial, initial + gain], axis=1)
+    return CohortResult(name=name, seeds=np.arange(n), scores=scores,
+                        profiles=np.zeros((n, 2, 8)), actions=np.zeros((n, 1, 4), dtype=int),
+                        rewards=gain[:, None].copy(), dose=np.zeros(n))
+
+
+def test_the_report_tests_the_return_and_breaks_scores_down_by_acute_severity() -> None:
+    initial = np.array([20.0, 30.0, 50.0, 60.0, 65.0, 80.0, 90.0])
+    noise = np.array([0.1, -0.2, 0.3, 0.0, -0.1, 0.2, -0.3])
+    results = {"a": _result("a", initial, 5.0 + noise), "b": _result("b", initial, 1.0 + noise[::-1])}
+    rows = summarize(results)
+    assert rows[1]["return_minus_this"] == pytest.approx(4.0) and rows[1]["return_p"] < 1e-4
+    table = severity_table(results)
+    head = table.splitlines()[0]
+    assert "severe (< 40): n = 2" in head and "moderate (40-70): n = 3" in head
+    assert "mild (>= 70): n = 2" in head
+    assert table.splitlines()[3].count("a − this +") == 3
+    assert "| return (95 % CI) |" in return_table(rows)

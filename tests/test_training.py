@@ -76,13 +76,17 @@ def test_shipped_configs_load(name: str) -> None:
 # ---------------------------------------------------------------- training (stand-in env)
 
 
-def _scalars(run: Path) -> tuple[dict[str, list], list[str]]:
+def _scalars(run: Path, histograms: list[str] | None = None
+             ) -> tuple[dict[str, list], list[str]]:
     scalars: dict[str, list] = {}
     images: list[str] = []
     # one accumulator per folder, as TensorBoard reads it (it purges what a resume replaced)
     for folder in sorted({e.parent for e in run.rglob("events.out.tfevents.*")}):
-        acc = EventAccumulator(str(folder), size_guidance={"images": 0, "scalars": 0})
+        acc = EventAccumulator(str(folder), size_guidance={"images": 0, "scalars": 0,
+                                                           "histograms": 0})
         acc.Reload()
+        if histograms is not None:
+            histograms += acc.Tags()["histograms"]
         for tag in acc.Tags()["scalars"]:
             scalars.setdefault(tag, []).extend(e.step for e in acc.Scalars(tag))
         images += acc.Tags()["images"]
@@ -98,12 +102,18 @@ def test_training_logs_recovery_and_checkpoints(tmp_path: Path, algorithm: str) 
     assert (run / "config.yaml").is_file() and (run / "command.txt").read_text() == "test\n"
     assert (run / "model.zip").is_file()
     assert sorted(p.name for p in (run / "checkpoints").glob("*.zip"))
-    scalars, images = _scalars(run)
+    histograms: list[str] = []
+    scalars, images = _scalars(run, histograms)
     for tag in ("recovery/final_score", "recovery/gain_over_no_therapy", "recovery/score_dir_0",
-                "therapy/dose"):
+                "therapy/dose", "reference/final_score/adaptive",
+                "reference/final_score/no_therapy"):
         assert tag in scalars, sorted(scalars)
     assert 0 in scalars["recovery/final_score"] and 40 in scalars["recovery/final_score"]
-    assert any("schedule" in tag for tag in images) and any("recovery" in t for t in images)
+    # the references are drawn at every evaluation, beside the agent
+    assert scalars["reference/final_score/adaptive"] == scalars["recovery/final_score"]
+    assert {"actions/direction", "actions/repetitions"} <= set(histograms)
+    assert any("schedule_by_severity" in tag for tag in images)
+    assert any("recovery" in t for t in images)
     rows = read_csv(run / "evaluation" / "evaluation.csv")
     assert [r["therapist"] for r in rows][:2] == [algorithm, "no_therapy"]
     assert (run / "evaluation" / "evaluation.md").read_text().count("\n|") >= 7

@@ -41,25 +41,68 @@ def recovery_curves_figure(results: dict[str, CohortResult]) -> Figure:
     return fig
 
 
+def _direction_map(ax: Any, choice: np.ndarray, with_all: bool) -> Any:
+    """The fraction of patients practising each direction (or resting) per day, drawn."""
+    labels = [f"{45 * d}°" for d in range(N_DIRECTIONS)] + ["rest"] + (["all"] if with_all
+                                                                       else [])
+    counts = np.stack([(choice == d).sum(axis=0) / max(len(choice), 1)
+                       for d in range(len(labels))])
+    im = ax.imshow(counts, aspect="auto", origin="lower", cmap="viridis", vmin=0, vmax=1,
+                   interpolation="nearest")
+    ax.set_yticks(range(len(labels)))
+    ax.set_yticklabels(labels, fontsize=7)
+    ax.set_xlabel("day of therapy")
+    return im
+
+
 def schedule_figure(result: CohortResult) -> Figure:
     """What the therapist chose: the fraction of patients practising each direction (or
     resting), day by day (a day × direction heat map)."""
     choice = result.actions[:, :, 0].astype(int)  # [N, T]
-    n, days = choice.shape
-    labels = [f"{45 * d}°" for d in range(N_DIRECTIONS)] + ["rest"]
-    if (choice == ALL).any():
-        labels.append("all")
-    counts = np.stack([(choice == d).sum(axis=0) / max(n, 1) for d in range(len(labels))])
     fig = Figure(figsize=(6.4, 3.6))
     ax = fig.subplots()
-    im = ax.imshow(counts, aspect="auto", origin="lower", cmap="viridis", vmin=0, vmax=1,
-                   interpolation="nearest")
-    ax.set_yticks(range(len(labels)))
-    ax.set_yticklabels(labels)
-    ax.set_xlabel("day of therapy")
+    im = _direction_map(ax, choice, bool((choice == ALL).any()))
     ax.set_ylabel("practised direction")
     ax.set_title(f"{result.name}: schedule (fraction of patients)")
     fig.colorbar(im, ax=ax, fraction=0.04)
+    fig.tight_layout()
+    return fig
+
+
+#: acute severity bands of the breakdowns: the score when therapy starts (< 40, 40-70, >= 70)
+SEVERITY_EDGES = (40.0, 70.0)
+
+
+def severity_bands(initial: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """(label, mask) of each severity band of the patients' scores when therapy starts."""
+    low, high = SEVERITY_EDGES
+    return [(f"severe (< {low:g})", initial < low),
+            (f"moderate ({low:g}-{high:g})", (initial >= low) & (initial < high)),
+            (f"mild (>= {high:g})", initial >= high)]
+
+
+def schedule_by_severity_figure(result: CohortResult) -> Figure:
+    """What the therapist chose for each severity band: the directions day by day (left) and
+    the mean distance, assistance and repetition level indices day by day (right). A
+    therapist that personalises gives different bands different schedules."""
+    choice = result.actions[:, :, 0].astype(int)
+    with_all = bool((choice == ALL).any())
+    bands = severity_bands(result.initial)
+    fig = Figure(figsize=(9.0, 2.4 * len(bands)))
+    axes = fig.subplots(len(bands), 2, squeeze=False)
+    practised = choice < N_DIRECTIONS
+    practised |= choice == ALL
+    for (label, mask), (left, right) in zip(bands, axes):
+        _direction_map(left, choice[mask], with_all)
+        left.set_title(f"{label}: {int(mask.sum())} patients", fontsize=9)
+        for k, name in enumerate(("distance", "assistance", "repetitions"), start=1):
+            level = np.where(practised[mask], result.actions[mask][:, :, k], np.nan)
+            with np.errstate(all="ignore"):
+                right.plot(np.nanmean(level, axis=0) if mask.any() else [], label=name)
+        right.set_ylabel("mean level index", fontsize=8)
+        right.set_xlabel("day of therapy")
+    axes[0, 1].legend(fontsize=7)
+    fig.suptitle(f"{result.name}: schedule by severity at the start of therapy", fontsize=10)
     fig.tight_layout()
     return fig
 

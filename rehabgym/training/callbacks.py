@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.logger import Figure, HParam
+from stable_baselines3.common.logger import Figure, HParam, TensorBoardOutputFormat
 from tqdm import tqdm
 
 from rehabgym.atomic import atomic_path, remove_leftovers
@@ -25,6 +25,7 @@ from rehabgym.evaluation.engine import ArmTherapist, ChunkTask, on_one_thread, t
 from rehabgym.evaluation.figures import (
     before_after_figure,
     recovery_curves_figure,
+    schedule_by_severity_figure,
     schedule_figure,
 )
 from rehabgym.stats import mean_ci
@@ -33,6 +34,8 @@ from rehabgym.training.config import TrainConfig
 from rehabgym.training.resume import can_resume_exactly, resume_file, save_resume
 
 TB_ONLY = ("stdout", "log", "json", "csv")  # logger formats that cannot show figures/hparams
+#: the action's entries, as the `actions/…` histograms name them
+ACTION_ENTRIES = ("direction", "distance", "assistance", "repetitions")
 
 
 @contextmanager
@@ -54,8 +57,12 @@ def _logged_apart(logger: Any) -> Iterator[None]:
 class RecoveryEvalCallback(BaseCallback):
     """Every `eval_every` timesteps: the current policy treats the held-out patients; logs
     `recovery/final_score`, `recovery/gain_over_no_therapy`, `recovery/recovery_fraction`,
-    `recovery/score_dir_k`, `therapy/dose`, `therapy/rest_fraction`, and figures (recovery
-    curves, the schedule as a day × direction heat map). Hyperparameters go to the HParams tab.
+    `recovery/score_dir_k`, `therapy/dose`, `therapy/rest_fraction`, histograms of the
+    actions chosen (`actions/…`), the reference therapists' final scores
+    (`reference/final_score/<name>`: `cfg.eval_baselines`, treated once, drawn with the
+    agent's in one chart of the Custom Scalars tab), and figures (recovery curves, the
+    schedule as a day × direction heat map, the schedule by severity). Hyperparameters go to
+    the HParams tab.
 
     With `cfg.eval_in_background` a copy of the policy treats them on a worker process while
     training goes on, and what it did is logged at the timestep of the copy when it is back
@@ -68,11 +75,19 @@ class RecoveryEvalCallback(BaseCallback):
         self.cfg = cfg
         self.seeds = [cfg.eval_seed + i for i in range(cfg.eval_patients)]
         self.last_eval = -1
-        self.control: CohortResult | None = None
+        self.references: dict[str, CohortResult] = {}  # no_therapy and cfg.eval_baselines
         self.history: list[tuple[int, float]] = []
         self._pool: ProcessPoolExecutor | None = None
-        # evaluations on the worker, oldest first: (timestep, the agent's, the control's)
-        self._pending: list[tuple[int, Future, Future | None]] = []
+        # evaluations on the worker, oldest first: (timestep, the agent's, the references')
+        self._pending: list[tuple[int, Future, dict[str, Future]]] = []
+
+    @property
+    def control(self) -> CohortResult | None:
+        return self.references.get("no_therapy")
+
+    @property
+    def _reference_names(self) -> list[str]:
+        return ["no_therapy", *(b for b in self.cfg.eval_baselines if b != "no_therapy")]
 
     def _on_training_start(self) -> None:
         hparams: dict[str, Any] = {
@@ -84,6 +99,12 @@ class RecoveryEvalCallback(BaseCallback):
                 hparams[key] = value
         metrics = {"recovery/final_score": 0.0, "recovery/gain_over_no_therapy": 0.0}
         self.logger.record("hparams", HParam(hparams, metrics), exclude=TB_ONLY)
+        writer = next((f.writer for f in self.logger.output_formats
+                       if isinstance(f, TensorBoardOutputFormat)), None)
+        if writer is not None:
+            writer.add_custom_scalars({"recovery": {
+                "held-out final score: agent and references": [
+                    "Multiline", ["recovery/final_score", "reference/final_score/.*"]]}})
         if self.cfg.eval_in_background and self._pool is None:
             # spawned: a forked child would inherit torch's and the loop's threads mid-state;
             # glibc's allocator left as it is, as in training's shards (envs/shards.py)
@@ -134,22 +155,21 @@ class RecoveryEvalCallback(BaseCallback):
         the background: once it is back)."""
         step = self.num_timesteps
         self.last_eval = step
+        missing = [] if self.references or self._pending else self._reference_names
         if self._pool is None:
             plan: dict[str, Any] = {"agent": self._agent}
-            if self.control is None:
-                plan["no_therapy"] = heuristic_factory("no_therapy")
+            plan.update({name: heuristic_factory(name) for name in missing})
             results = run_cohort(plan, self.cfg.env_id, self.cfg.eval_kwargs(), self.seeds)
-            self.control = results.get("no_therapy", self.control)
-            assert self.control is not None
-            self.log_results(results["agent"], self.control, step)
+            self.references.update({name: results[name] for name in missing})
+            self.log_results(results["agent"], step)
             return
         buffer = io.BytesIO()
         self.model.save(buffer)
         agent = ArmTherapist(f"{self.cfg.algorithm}:in-memory", buffer.getvalue())
-        control = None
-        if self.control is None and not self._pending:
-            control = self._pool.submit(treat_chunk, self._task(ArmTherapist("no_therapy")))
-        self._pending.append((step, self._pool.submit(treat_chunk, self._task(agent)), control))
+        references = {name: self._pool.submit(treat_chunk, self._task(ArmTherapist(name)))
+                      for name in missing}
+        self._pending.append((step, self._pool.submit(treat_chunk, self._task(agent)),
+                              references))
 
     def _task(self, therapist: ArmTherapist) -> ChunkTask:
         n = len(self.seeds)
@@ -161,31 +181,36 @@ class RecoveryEvalCallback(BaseCallback):
     def _log_finished(self, wait: bool) -> None:
         """Log the background evaluations that are back, oldest first (all, with `wait`)."""
         while self._pending:
-            step, agent, control = self._pending[0]
-            if not wait and not (agent.done() and (control is None or control.done())):
+            step, agent, references = self._pending[0]
+            if not wait and not (agent.done() and all(f.done() for f in references.values())):
                 return
             self._pending.pop(0)
-            if control is not None:
-                self.control = self._cohort("no_therapy", control.result())
-            assert self.control is not None
-            self.log_results(self._cohort("agent", agent.result()), self.control, step)
+            self.references.update({name: self._cohort(name, f.result())
+                                    for name, f in references.items()})
+            self.log_results(self._cohort("agent", agent.result()), step)
 
     def _cohort(self, name: str, chunk: dict[str, np.ndarray]) -> CohortResult:
         return CohortResult(name=name, seeds=chunk["seeds"],
                             **{k: chunk[k] for k in RECORD_KEYS})
 
-    def log_results(self, res: CohortResult, control: CohortResult, step: int) -> None:
+    def log_results(self, res: CohortResult, step: int) -> None:
         """What the policy of timestep `step` did, logged at that step."""
         with _logged_apart(self.logger):
-            self._record(res, control)
+            self._record(res)
             self.logger.dump(step)
         final = float(np.mean(res.final))
         self.history.append((step, final))
         if self.verbose:
             print(f"[eval] {step} days: final score {final:.1f}", file=sys.stderr)
 
-    def _record(self, res: CohortResult, control: CohortResult) -> None:
+    def _record(self, res: CohortResult) -> None:
         log = self.logger
+        control = self.references["no_therapy"]
+        for name, ref in self.references.items():
+            log.record(f"reference/final_score/{name}", float(np.mean(ref.final)))
+        for k, entry in enumerate(ACTION_ENTRIES):
+            log.record(f"actions/{entry}", res.actions[:, :, k].ravel().astype(np.float64),
+                       exclude=TB_ONLY)
         final = float(np.mean(res.final))
         log.record("recovery/final_score", final)
         log.record("recovery/gain_over_no_therapy", float(np.mean(res.final - control.final)))
@@ -196,7 +221,8 @@ class RecoveryEvalCallback(BaseCallback):
         log.record("therapy/rest_fraction", float(np.mean(res.actions[:, :, 0] == REST)))
         figs = {"figures/recovery_curves": recovery_curves_figure({"agent": res,
                                                                    "no_therapy": control}),
-                "figures/schedule": schedule_figure(res)}
+                "figures/schedule": schedule_figure(res),
+                "figures/schedule_by_severity": schedule_by_severity_figure(res)}
         for tag, fig in figs.items():
             log.record(tag, Figure(fig, close=True), exclude=TB_ONLY)
 

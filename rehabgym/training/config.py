@@ -82,6 +82,9 @@ class TrainConfig:
         residual_keep: with `residual`, the starting policy's probability of keeping each
             entry of the heuristic's action (its most probable correction is none, so its
             argmax is the heuristic; the rest is exploration).
+        eval_baselines: heuristics treated once on the periodic evaluation's patients, drawn
+            beside the agent in TensorBoard (`reference/final_score/<name>`); no therapy is
+            always treated (the control of `recovery/gain_over_no_therapy`).
         warm_start: a heuristic's spec: before training, the policy is cloned from it
             (behaviour cloning on `warm_start_patients` training patients, seeds from `seed`),
             saved as `clone.zip` and compared after training as "<spec> (cloned)"; None: the
@@ -117,6 +120,7 @@ class TrainConfig:
     out_root: str = "runs"
     progress_bar: bool = True
     device: str = "cpu"
+    eval_baselines: list[str] = field(default_factory=lambda: ["adaptive"])
     residual: str | None = None
     residual_keep: OpenFraction = 0.8
     warm_start: str | None = None
@@ -125,7 +129,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_fields(self)
-        specs = [("baselines", s) for s in self.baselines]
+        specs = [(k, s) for k in ("baselines", "eval_baselines") for s in getattr(self, k)]
         specs += [(k, getattr(self, k)) for k in ("residual", "warm_start")
                   if getattr(self, k) is not None]
         for key, spec in specs:
