@@ -7,6 +7,7 @@ function taking the parsed `argparse.Namespace`), and list it in `SUBCOMMANDS`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -294,6 +295,8 @@ def _run_train(args: argparse.Namespace) -> int:
         config = run / "config.yaml"
     try:
         cfg = load_train_config(config or DEFAULT_EXPERIMENT)
+        if args.seed is not None:
+            cfg = dataclasses.replace(cfg, seed=args.seed)  # checked again, as any field
     except ConfigError as exc:
         print(f"rehabgym train: bad config: {exc}", file=sys.stderr)
         return 2
@@ -307,6 +310,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", help="experiment YAML (default: configs/ppo_therapy.yaml)")
     p.add_argument("--resume", help="a run folder (its latest checkpoint) or a checkpoint .zip "
                    "to continue; its timestep count goes on")
+    p.add_argument("--seed", type=int, default=None,
+                   help="the run's seed (policy and training patients; default: the config's)")
     p.add_argument("--out", help="run folder (default: <out_root>/<experiment>/<timestamp>/)")
     p.set_defaults(func=_run_train)
 

@@ -26,7 +26,7 @@ def _script(name: str, *args: str, cwd: Path) -> str:
     return proc.stdout
 
 
-@pytest.mark.parametrize("name", ["ppo.py", "custom_therapist.py"])
+@pytest.mark.parametrize("name", ["ppo.py", "custom_therapist.py", "rllib_ppo.py"])
 def test_scripts_explain_themselves(name: str, tmp_path: Path) -> None:
     assert "usage:" in _script(name, "--help", cwd=tmp_path)
 

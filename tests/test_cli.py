@@ -13,6 +13,7 @@ from rehabgym.config import load_config
 from rehabgym.healthy.pretrain import PretrainConfig
 from rehabgym.phenomena import ValidateConfig
 
+ROOT_CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "rehabgym", *args], cwd=cwd,
@@ -102,6 +103,9 @@ def test_bad_input_is_one_line_naming_it_not_a_traceback(tmp_path: Path) -> None
     assert "'nope' is not one of" in res.stderr and "worst_first" in res.stderr
     res = _run("evaluate", "--therapist", "ppo:missing.zip", cwd=tmp_path)
     assert res.returncode == 2 and "model file not found: missing.zip" in res.stderr
+    res = _run("train", "--seed", "-1", "--config", str(ROOT_CONFIGS / "ppo_therapy.yaml"),
+               cwd=tmp_path)
+    assert res.returncode == 2 and "seed: must be >= 0, got -1" in res.stderr
     res = _run("bench", "patient", "--days", "0", cwd=tmp_path)
     assert res.returncode == 2 and "--days: must be an integer >= 1" in res.stderr
     assert not (tmp_path / "runs").exists()

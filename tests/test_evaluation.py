@@ -113,7 +113,8 @@ def _result(name: str, initial: np.ndarray, gain: np.ndarray) -> CohortResult:
 def test_the_report_tests_the_return_and_breaks_scores_down_by_acute_severity() -> None:
     initial = np.array([20.0, 30.0, 50.0, 60.0, 65.0, 80.0, 90.0])
     noise = np.array([0.1, -0.2, 0.3, 0.0, -0.1, 0.2, -0.3])
-    results = {"a": _result("a", initial, 5.0 + noise), "b": _result("b", initial, 1.0 + noise[::-1])}
+    results = {"a": _result("a", initial, 5.0 + noise),
+               "b": _result("b", initial, 1.0 + noise[::-1])}
     rows = summarize(results)
     assert rows[1]["return_minus_this"] == pytest.approx(4.0) and rows[1]["return_p"] < 1e-4
     table = severity_table(results)

@@ -31,6 +31,8 @@ LOWER = {
                   "therapists", "evaluation"},
     "trials": {"config", "stats", "arm", "cortex", "reaching", "healthy", "patient", "envs",
                "therapists", "evaluation"},
+    "tuning": {"config", "stats", "arm", "cortex", "reaching", "healthy", "patient", "envs",
+               "therapists", "evaluation"},
 }
 for _part_name, _allowed in LOWER.items():  # files, configs and the runtime are everyone's
     if _part_name not in ("atomic", "config", "stats", "stages", "runtime"):
@@ -43,6 +45,7 @@ FORBIDDEN = {
     "healthy": {"gymnasium", "stable_baselines3"},
     "patient": {"gymnasium", "stable_baselines3"},
     "envs": {"stable_baselines3"},
+    "tuning": {"stable_baselines3"},
 }
 
 
