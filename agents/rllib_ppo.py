@@ -74,17 +74,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         ray.init(address=args.address, num_cpus=None if args.address else args.env_runners + 1,
                  include_dashboard=False, log_to_driver=False)
     try:
-        algo = build(env_config, args.env_runners, args.horizon, args.seed)
-        returns = []
-        for i in range(args.iterations):
-            result = algo.train()
-            runners = result.get("env_runners", {})
-            returns.append(float(runners.get("episode_return_mean", float("nan"))))
-            print(f"iteration {i + 1}: mean episode return {returns[-1]:.2f}, "
-                  f"{runners.get('num_env_steps_sampled_lifetime', 0)} days simulated")
-        out = Path(args.out).resolve()
-        checkpoint = algo.save_to_path(str(out / "checkpoint"))
-        algo.stop()
+        algo = build(env_config, args.env_runners, env_config["horizon_days"], args.seed)
+        try:
+            returns = []
+            for i in range(args.iterations):
+                result = algo.train()
+                runners = result.get("env_runners", {})
+                returns.append(float(runners.get("episode_return_mean", float("nan"))))
+                print(f"iteration {i + 1}: mean episode return {returns[-1]:.2f}, "
+                      f"{runners.get('num_env_steps_sampled_lifetime', 0)} days simulated")
+            out = Path(args.out).resolve()
+            checkpoint = algo.save_to_path(str(out / "checkpoint"))
+        finally:
+            algo.stop()
     finally:
         if started:
             ray.shutdown()

@@ -295,6 +295,8 @@ def _run_train(args: argparse.Namespace) -> int:
         config = run / "config.yaml"
     try:
         cfg = load_train_config(config or DEFAULT_EXPERIMENT)
+        if args.seed is not None and args.resume:
+            raise ConfigError("--seed: a resumed run keeps its own seed; leave it out")
         if args.seed is not None:
             cfg = dataclasses.replace(cfg, seed=args.seed)  # checked again, as any field
     except ConfigError as exc:
@@ -442,8 +444,9 @@ def _run_tune(args: argparse.Namespace) -> int:
         return 2
     out = Path(args.out) if args.out else _timestamped(f"runs/tune/{cfg.therapist}")
     result = tune(cfg, out)
+    untuned = result["untuned_mean_return"]
     print(f"{result['spec']}: mean return {result['mean_return']:.2f} on {cfg.patients} "
-          f"training patients (untuned {result['untuned_mean_return']:.2f}; "
+          f"training patients (untuned {'—' if untuned is None else f'{untuned:.2f}'}; "
           f"{result['trials']} trials, {result['budget_days']} days)")
     print(f"use it as: {cfg.therapist}(params='{out / 'tuned.yaml'}')")
     return 0

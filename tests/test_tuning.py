@@ -15,6 +15,7 @@ import rehabgym  # noqa: F401  (registers the environments)
 from rehabgym.config import ConfigError, load_config
 from rehabgym.envs.config import TherapyEnvConfig
 from rehabgym.therapists import make_therapist, parse_spec
+from rehabgym.therapists.registry import resolve_spec
 from rehabgym.tuning import TuneConfig, tune
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,9 +37,33 @@ def test_a_study_tunes_within_its_budget_and_continues_where_it_stopped(tmp_path
     assert first["mean_return"] >= first["untuned_mean_return"]
     again = tune(_cfg(budget_days=16), tmp_path, progress=False)
     assert again["trials"] == 4
-    assert (tmp_path / "trials.csv").read_text().splitlines()[:3] == rows
+    lines = (tmp_path / "trials.csv").read_text().splitlines()
+    assert lines[:3] == rows
+    # the continued study draws new parameters, not the ones it drew before
+    specs = [line.split(",", 1)[1].rsplit(",", 1)[0] for line in lines[1:]]
+    assert len(set(specs)) == 4
     saved = yaml.safe_load((tmp_path / "tuned.yaml").read_text())
     assert saved["therapist"] == "adaptive" and saved["params"] == again["params"]
+
+
+def test_a_study_killed_in_its_first_trial_still_measures_the_untuned_heuristic(
+        tmp_path: Path) -> None:
+    import optuna
+
+    study = optuna.create_study(study_name="tune-adaptive", direction="maximize",
+                                storage=f"sqlite:///{tmp_path / 'study.db'}")
+    study.enqueue_trial({"distance": "ladder", "target": 0.7, "band": 0.1, "reps": 1})
+    study.ask()  # the process died here: the trial stays RUNNING
+    result = tune(_cfg(), tmp_path, progress=False)
+    assert result["trials"] == 2 and result["untuned_mean_return"] is not None
+
+
+def test_a_study_continued_with_other_settings_is_refused(tmp_path: Path) -> None:
+    tune(_cfg(), tmp_path, progress=False)
+    before = (tmp_path / "config.yaml").read_text()
+    with pytest.raises(ConfigError, match="other settings"):
+        tune(_cfg(patients=1, budget_days=8), tmp_path, progress=False)
+    assert (tmp_path / "config.yaml").read_text() == before
 
 
 def test_the_tuned_parameters_load_into_a_spec_and_are_used(tmp_path: Path) -> None:
@@ -53,6 +78,10 @@ def test_the_tuned_parameters_load_into_a_spec_and_are_used(tmp_path: Path) -> N
     obs = np.full(13, 0.5, dtype=np.float32)
     assert tuned.act(obs, {})[3] == 0  # the tuned repetition level, not the middle one
     assert make_therapist("adaptive", space, 0).act(obs, {})[3] == 2
+    # what travels to workers is the values, not the path
+    resolved = resolve_spec(f"adaptive(params='{path}')")
+    assert "params" not in resolved
+    assert parse_spec(resolved) == ("adaptive", {"target": 0.55, "band": 0.2, "reps": 0})
 
 
 def test_a_tuned_file_of_another_therapist_is_refused_naming_both(tmp_path: Path) -> None:

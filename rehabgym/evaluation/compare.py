@@ -19,6 +19,7 @@ from rehabgym.evaluation.report import markdown_table, save_report
 from rehabgym.healthy.checkpoint import checkpoint_digest
 from rehabgym.stages import Stages
 from rehabgym.therapists import BASELINES, check_spec
+from rehabgym.therapists.registry import resolve_spec
 
 
 def run_settings(spec: str) -> dict[str, Any] | None:
@@ -94,7 +95,8 @@ def compare_therapists(
     # an env YAML's content, not its path: what the results depend on, and what a worker reads
     env_kwargs = {k: load_yaml(v) if k == "config" and isinstance(v, str) else v
                   for k, v in env_kwargs.items()}
-    fingerprint = {"therapists": names, "checkpoint": checkpoint_digest(_checkpoint(env_kwargs)),
+    fingerprint = {"therapists": [resolve_spec(n) for n in names],
+                   "checkpoint": checkpoint_digest(_checkpoint(env_kwargs)),
                    "models": [_model_stamp(n) for n in names],
                    "seeds": seeds, "env_id": env_id, "env_kwargs": env_kwargs, "sample": sample,
                    "max_batch": max_batch}

@@ -39,6 +39,7 @@ from rehabgym.runtime.heap import limit_heap
 from rehabgym.runtime.threads import torch_threads
 from rehabgym.stages import Stages
 from rehabgym.therapists import TherapistFactory, heuristic_factory, load_sb3_model, sb3_factory
+from rehabgym.therapists.registry import resolve_spec
 
 BACKENDS = ("local", "ray")
 
@@ -56,8 +57,10 @@ class ArmTherapist:
 
     @classmethod
     def of(cls, spec: str) -> ArmTherapist:
+        """The therapist of `spec` as a task carries it: a model's file read, a tuned file's
+        values written into the spec (workers on other machines read neither file)."""
         if ":" not in spec:
-            return cls(spec)
+            return cls(resolve_spec(spec))
         return cls(spec, Path(spec.split(":", 1)[1]).read_bytes())
 
 

@@ -3,6 +3,7 @@ one patient before and after therapy (`matplotlib.figure.Figure`s, drawn without
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import gymnasium as gym
@@ -97,7 +98,8 @@ def schedule_by_severity_figure(result: CohortResult) -> Figure:
         left.set_title(f"{label}: {int(mask.sum())} patients", fontsize=9)
         for k, name in enumerate(("distance", "assistance", "repetitions"), start=1):
             level = np.where(practised[mask], result.actions[mask][:, :, k], np.nan)
-            with np.errstate(all="ignore"):
+            with warnings.catch_warnings():  # a day every patient of the band rested
+                warnings.simplefilter("ignore", RuntimeWarning)
                 right.plot(np.nanmean(level, axis=0) if mask.any() else [], label=name)
         right.set_ylabel("mean level index", fontsize=8)
         right.set_xlabel("day of therapy")

@@ -84,6 +84,21 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     return name, kwargs
 
 
+def format_spec(name: str, kwargs: dict[str, Any]) -> str:
+    """A heuristic's spec from its name and arguments: `adaptive(target=0.6, band=0.1)`."""
+    args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+    return f"{name}({args})" if args else name
+
+
+def resolve_spec(spec: str) -> str:
+    """`spec` with a tuned file's values written out (`adaptive(params='t.yaml')` ->
+    `adaptive(target=0.6, ...)`): a spec that means the same on every machine and after the
+    file changes. Other specs come back as they are."""
+    if ":" in spec or "params" not in spec:
+        return spec
+    return format_spec(*parse_spec(spec))
+
+
 def heuristic_factory(spec: str) -> TherapistFactory:
     """A per-patient factory `(action_space, seed) -> Therapist` from a heuristic's spec: its
     name (`worst_first`) or its name with constructor arguments (see `parse_spec`)."""

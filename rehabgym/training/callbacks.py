@@ -166,7 +166,7 @@ class RecoveryEvalCallback(BaseCallback):
         buffer = io.BytesIO()
         self.model.save(buffer)
         agent = ArmTherapist(f"{self.cfg.algorithm}:in-memory", buffer.getvalue())
-        references = {name: self._pool.submit(treat_chunk, self._task(ArmTherapist(name)))
+        references = {name: self._pool.submit(treat_chunk, self._task(ArmTherapist.of(name)))
                       for name in missing}
         self._pending.append((step, self._pool.submit(treat_chunk, self._task(agent)),
                               references))

@@ -36,6 +36,7 @@ from rehabgym.evaluation.engine import (
 from rehabgym.evaluation.figures import before_after_figure
 from rehabgym.stages import Stages
 from rehabgym.therapists import load_sb3_model, sb3_factory
+from rehabgym.therapists.registry import resolve_spec
 from rehabgym.therapists.sb3 import RESIDUAL_ATTRIBUTE
 from rehabgym.training.callbacks import AtomicCheckpoints, RecoveryEvalCallback, TqdmCallback
 from rehabgym.training.config import TrainConfig
@@ -88,7 +89,8 @@ def _make_model(cfg: TrainConfig, venv: VecEnv, resume: Path | None) -> Any:
     model = cls(cfg.policy, venv, seed=cfg.seed, device=cfg.device, verbose=0,
                 **cfg.hyperparameters)
     if cfg.residual is not None:
-        setattr(model, RESIDUAL_ATTRIBUTE, cfg.residual)  # saved with the model
+        # saved with the model: the heuristic with a tuned file's values written out
+        setattr(model, RESIDUAL_ATTRIBUTE, resolve_spec(cfg.residual))
         start_at_no_correction(model.policy, cfg.residual_keep)
     return model
 
@@ -173,7 +175,7 @@ def compare(cfg: TrainConfig, model_file: Path, out: Path) -> list[dict[str, Any
     if cfg.warm_start is not None and clone.is_file():
         plan.append((f"{cfg.warm_start} (cloned)",
                      ArmTherapist(f"{cfg.algorithm}:{clone}", clone.read_bytes()), False))
-    plan += [(name, ArmTherapist(name), False) for name in cfg.baselines]
+    plan += [(name, ArmTherapist.of(name), False) for name in cfg.baselines]
     seeds = tuple(cfg.eval_seed + i for i in range(cfg.final_eval_patients))
     kwargs = cfg.eval_kwargs()
     workers = cfg.workers or os.cpu_count() or 1

@@ -90,8 +90,9 @@ def demonstrations(spec: str, seeds: Sequence[int], env_id: str, env_kwargs: dic
 def imitation_loss(policy: Any, obs: np.ndarray, actions: np.ndarray) -> float:
     """Mean negative log-probability of `actions` under `policy` (nats per day)."""
     with torch.no_grad():
-        _, log_prob, _ = policy.evaluate_actions(torch.as_tensor(obs, dtype=torch.float32),
-                                                 torch.as_tensor(actions))
+        _, log_prob, _ = policy.evaluate_actions(
+            torch.as_tensor(obs, dtype=torch.float32, device=policy.device),
+            torch.as_tensor(actions, device=policy.device))
     return float(-log_prob.mean())
 
 
@@ -102,8 +103,8 @@ def clone(policy: Any, obs: np.ndarray, actions: np.ndarray, epochs: int = 200,
     if len(obs) != len(actions) or len(obs) == 0:
         raise ValueError(f"demonstrations: {len(obs)} observations, {len(actions)} actions")
     generator = torch.Generator().manual_seed(seed)
-    x = torch.as_tensor(obs, dtype=torch.float32)
-    y = torch.as_tensor(actions)
+    x = torch.as_tensor(obs, dtype=torch.float32, device=policy.device)
+    y = torch.as_tensor(actions, device=policy.device)
     params = [p for name, p in policy.named_parameters() if "value_net" not in name]
     optimizer = torch.optim.Adam(params, lr=learning_rate)
     losses = []
@@ -111,7 +112,7 @@ def clone(policy: Any, obs: np.ndarray, actions: np.ndarray, epochs: int = 200,
     for _ in range(epochs):
         order = torch.randperm(len(x), generator=generator)
         for start in range(0, len(x), batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start:start + batch_size].to(policy.device)
             _, log_prob, _ = policy.evaluate_actions(x[idx], y[idx])
             loss = -log_prob.mean()
             optimizer.zero_grad()

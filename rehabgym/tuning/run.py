@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -31,6 +32,7 @@ from rehabgym.envs.config import TherapyEnvConfig
 from rehabgym.evaluation.cohort import run_batch
 from rehabgym.evaluation.engine import on_one_thread
 from rehabgym.therapists import heuristic_factory
+from rehabgym.therapists.registry import format_spec
 from rehabgym.tuning.space import LADDER, SEARCH_SPACES, check_tunable
 
 ENV_ID = "rehabgym/Therapy-v2"
@@ -85,12 +87,6 @@ class TuneConfig:
         return self.budget_days // self.trial_days
 
 
-def spec_of(name: str, params: dict[str, Any]) -> str:
-    """A heuristic's spec with these arguments: `adaptive(target=0.6, band=0.1)`."""
-    args = ", ".join(f"{k}={v!r}" for k, v in params.items())
-    return f"{name}({args})" if args else name
-
-
 def _returns(spec: str, seeds: list[int], kwargs: dict[str, Any]) -> list[float]:
     """Each seeded patient's return under the heuristic `spec` (one batch, on a worker)."""
     rows = run_batch([heuristic_factory(spec)] * len(seeds), seeds, ENV_ID, kwargs)
@@ -99,64 +95,88 @@ def _returns(spec: str, seeds: list[int], kwargs: dict[str, Any]) -> list[float]
 
 def tune(cfg: TuneConfig, out: Path, progress: bool = True) -> dict[str, Any]:
     """Run (or continue) the study in `out`; write `tuned.yaml`, `trials.csv` and
-    `config.yaml`; return the tuned file's content."""
+    `config.yaml`; return the tuned file's content. A study continued with other settings
+    than it was started with (the therapist, patients, seed or environment) is a ConfigError;
+    a larger budget adds trials, and the result is the best of the budget's first trials."""
     import optuna  # a second of imports, for this command only
 
-    out.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, out / "config.yaml")
     suggest, defaults = SEARCH_SPACES[cfg.therapist]
+    untuned = defaults(cfg.env)
+    states = optuna.trial.TrialState
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(logging.WARNING)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        study = optuna.create_study(study_name=f"tune-{cfg.therapist}", direction="maximize",
+                                    storage=f"sqlite:///{(out / 'study.db').resolve()}",
+                                    load_if_exists=True)
+        settings = json.loads(json.dumps(to_dict(cfg)))
+        settings = {k: v for k, v in settings.items() if k not in ("budget_days", "workers")}
+        if study.user_attrs.get("settings", settings) != settings:
+            raise ConfigError(f"out: the study in {out} was run with other settings (see its "
+                              f"config.yaml); continue it with them or choose another --out")
+        study.set_user_attr("settings", settings)
+        save_config(cfg, out / "config.yaml")
+        # a continued study draws new parameters, not the ones it drew before
+        study.sampler = optuna.samplers.TPESampler(seed=cfg.seed + len(study.trials))
+        for t in study.trials:  # left running by a killed study: never finished
+            if t.state == states.RUNNING:
+                study.tell(t.number, state=states.FAIL)
+        if not any(t.params == untuned or t.system_attrs.get("fixed_params") == untuned
+                   for t in study.trials if t.state in (states.COMPLETE, states.WAITING)):
+            study.enqueue_trial(untuned)  # the untuned heuristic is always one of the trials
+        done = sum(t.state == states.COMPLETE for t in study.trials)
+        _run_trials(study, cfg, suggest, cfg.trials - done, done, progress)
+    finally:
+        optuna.logging.set_verbosity(level)
+    complete = sorted((t for t in study.trials if t.state == states.COMPLETE),
+                      key=lambda t: t.number)[:cfg.trials]
+    best = max(complete, key=lambda t: t.value)
+    params = {k: v for k, v in best.params.items() if not (k == "distance" and v == LADDER)}
+    first = next((t for t in complete if t.params == untuned), None)
+    seeds = [cfg.seed, cfg.seed + cfg.patients - 1]
+    result = {"therapist": cfg.therapist, "params": params, "spec": best.user_attrs["spec"],
+              "mean_return": float(best.value),
+              "untuned_mean_return": None if first is None else float(first.value),
+              "trials": len(complete), "budget_days": len(complete) * cfg.trial_days,
+              "patients": seeds, "env": to_dict(cfg.env)}
+    write_text(out / "tuned.yaml", yaml.safe_dump(result, sort_keys=False))
+    write_text(out / "trials.csv", _trials_csv(complete))
+    return result
+
+
+def _run_trials(study: Any, cfg: TuneConfig, suggest: Any, n: int, done: int,
+                progress: bool) -> None:
+    """`n` more trials of `study`, each trial's patients split over the workers."""
     workers = min(cfg.workers or os.cpu_count() or 1, cfg.patients)
     seeds = list(range(cfg.seed, cfg.seed + cfg.patients))
     chunks = [list(c) for c in np.array_split(seeds, workers) if len(c)]
     kwargs = {"config": to_dict(cfg.env), "max_episode_steps": cfg.env.horizon_days}
     if workers > 1:
         kwargs = on_one_thread(kwargs)
-    sampler = optuna.samplers.TPESampler(seed=cfg.seed)
-    level = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(logging.WARNING)
+    pool = (ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+            if workers > 1 and n > 0 else None)
+
+    def objective(trial: Any) -> float:
+        spec = format_spec(cfg.therapist, suggest(trial, cfg.env))
+        if pool is None:
+            values = _returns(spec, seeds, kwargs)
+        else:
+            futures = [pool.submit(_returns, spec, c, kwargs) for c in chunks]
+            values = [v for f in futures for v in f.result()]
+        trial.set_user_attr("spec", spec)
+        return float(np.mean(values))
+
     try:
-        study = optuna.create_study(study_name=f"tune-{cfg.therapist}", direction="maximize",
-                                    storage=f"sqlite:///{(out / 'study.db').resolve()}",
-                                    sampler=sampler, load_if_exists=True)
-        if not study.trials:
-            study.enqueue_trial(defaults(cfg.env))  # the untuned heuristic comes first
-        done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
-        pool = (ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
-                if workers > 1 else None)
-
-        def objective(trial: Any) -> float:
-            spec = spec_of(cfg.therapist, suggest(trial, cfg.env))
-            if pool is None:
-                values = _returns(spec, seeds, kwargs)
-            else:
-                futures = [pool.submit(_returns, spec, c, kwargs) for c in chunks]
-                values = [v for f in futures for v in f.result()]
-            trial.set_user_attr("spec", spec)
-            return float(np.mean(values))
-
-        try:
-            with tqdm(total=cfg.trials, initial=min(done, cfg.trials), desc="tune",
-                      unit="trial", disable=not progress) as bar:
-                for _ in range(max(cfg.trials - done, 0)):
-                    study.optimize(objective, n_trials=1)
-                    bar.update(1)
-                    bar.set_postfix(best=f"{study.best_value:.2f}")
-        finally:
-            if pool is not None:
-                pool.shutdown()
+        with tqdm(total=cfg.trials, initial=min(done, cfg.trials), desc="tune", unit="trial",
+                  disable=not progress) as bar:
+            for _ in range(max(n, 0)):
+                study.optimize(objective, n_trials=1)
+                bar.update(1)
+                bar.set_postfix(best=f"{study.best_value:.2f}")
     finally:
-        optuna.logging.set_verbosity(level)
-    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    best = study.best_trial
-    params = {k: v for k, v in best.params.items() if not (k == "distance" and v == LADDER)}
-    untuned = complete[0].value
-    result = {"therapist": cfg.therapist, "params": params, "spec": best.user_attrs["spec"],
-              "mean_return": float(best.value), "untuned_mean_return": float(untuned),
-              "trials": len(complete), "budget_days": len(complete) * cfg.trial_days,
-              "patients": seeds[:1] + seeds[-1:], "env": to_dict(cfg.env)}
-    write_text(out / "tuned.yaml", yaml.safe_dump(result, sort_keys=False))
-    write_text(out / "trials.csv", _trials_csv(complete))
-    return result
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
 
 def _trials_csv(trials: list[Any]) -> str:
