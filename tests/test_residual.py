@@ -14,6 +14,7 @@ from stable_baselines3 import PPO
 import rehabgym  # noqa: F401  (registers the environments)
 from rehabgym.config import ConfigError
 from rehabgym.evaluation.cohort import run_cohort
+from rehabgym.evaluation.report import read_csv
 from rehabgym.therapists import heuristic_factory, load_sb3_model, sb3_factory
 from rehabgym.therapists.residual import (
     ResidualVectorEnv,
@@ -137,3 +138,15 @@ def test_a_resumed_residual_run_is_the_uninterrupted_run(tmp_path: Path) -> None
 def test_bad_residual_settings_fail_naming_the_field(over: dict, named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         load_train_config(over)
+
+
+def test_a_residual_agent_that_has_not_learned_is_compared_as_its_heuristic(
+        tmp_path: Path) -> None:
+    config = _config(tmp_path, total_timesteps=4, checkpoint_every=0, final_eval_patients=2,
+                     baselines=["adaptive"], workers=1,
+                     hyperparameters={"n_steps": 2, "batch_size": 4, "learning_rate": 0.0})
+    run = train(load_train_config(config), out=tmp_path / "run", command=["t"])
+    report = (run / "evaluation" / "evaluation.md").read_text()
+    assert "The agent's action is adaptive's on 100.0 % of the held-out patient-days" in report
+    rows = {r["therapist"]: r for r in read_csv(run / "evaluation" / "evaluation.csv")}
+    assert rows["ppo"]["final_score"] == rows["adaptive"]["final_score"]

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import stable_baselines3
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import configure
@@ -189,6 +190,13 @@ def compare(cfg: TrainConfig, model_file: Path, out: Path) -> list[dict[str, Any
                          Stages(out, fingerprint, "rehabgym train: comparison"),
                          max_batch=len(seeds), workers=workers, progress=cfg.progress_bar)
     rows = save_report(results, out)
+    if cfg.residual is not None and cfg.residual in results:
+        same = float(np.mean(np.all(results[cfg.algorithm].actions
+                                    == results[cfg.residual].actions, axis=-1)))
+        line = (f"The agent's action is {cfg.residual}'s on {100 * same:.1f} % of the held-out "
+                f"patient-days (a residual agent starts at 100 %).\n")
+        append_line(out / "evaluation.md", line)
+        print(line)
     fig = before_after_figure(cfg.env_id, kwargs, sb3_factory(load_sb3_model(
         model_file, cfg.algorithm), deterministic=cfg.deterministic_eval), seeds[0],
         title=f"patient {seeds[0]} treated by the {cfg.algorithm} agent")
