@@ -193,7 +193,7 @@ def compare(cfg: TrainConfig, model_file: Path, out: Path) -> list[dict[str, Any
     if cfg.residual is not None and cfg.residual in results:
         same = float(np.mean(np.all(results[cfg.algorithm].actions
                                     == results[cfg.residual].actions, axis=-1)))
-        line = (f"The agent's action is {cfg.residual}'s on {100 * same:.1f} % of the held-out "
+        line = (f"\nThe agent's action is {cfg.residual}'s on {100 * same:.1f} % of the held-out "
                 f"patient-days (a residual agent starts at 100 %).\n")
         append_line(out / "evaluation.md", line)
         print(line)
