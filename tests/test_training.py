@@ -25,6 +25,7 @@ from rehabgym.config import ConfigError
 from rehabgym.evaluation.report import read_csv
 from rehabgym.therapists import therapist_factory
 from rehabgym.training import TrainConfig, load_train_config, train
+from rehabgym.training.curve import save_learning_curve
 from rehabgym.training.vec_env import NativeVecEnvAdapter, make_train_env
 
 
@@ -114,6 +115,11 @@ def test_training_logs_recovery_and_checkpoints(tmp_path: Path, algorithm: str) 
     assert {"actions/direction", "actions/repetitions"} <= set(histograms)
     assert any("schedule_by_severity" in tag for tag in images)
     assert any("recovery" in t for t in images)
+    curve = read_csv(run / "learning_curve.csv")  # the curve is what TensorBoard holds
+    assert [int(r["training_days"]) for r in curve if r["therapist"] == "agent"] == sorted(
+        set(scalars["recovery/final_score"]))
+    assert {r["therapist"] for r in curve} == {"agent", "adaptive", "no_therapy"}
+    assert (run / "learning_curve.png").stat().st_size > 0
     rows = read_csv(run / "evaluation" / "evaluation.csv")
     assert [r["therapist"] for r in rows][:2] == [algorithm, "no_therapy"]
     assert (run / "evaluation" / "evaluation.md").read_text().count("\n|") >= 7
@@ -142,6 +148,11 @@ def test_resume_continues_the_timestep_count(tmp_path: Path) -> None:
     assert PPO.load(run / "model.zip").num_timesteps == 60
     steps = _scalars(run)[0]["recovery/final_score"]
     assert max(steps) == 60 and 40 in steps
+
+
+def test_a_run_without_evaluations_has_no_learning_curve(tmp_path: Path) -> None:
+    assert save_learning_curve(tmp_path) is False
+    assert not list(tmp_path.iterdir())
 
 
 def test_reward_normalization_is_saved_and_restored_on_resume(tmp_path: Path) -> None:
@@ -288,6 +299,8 @@ def test_a_run_killed_with_sigkill_resumes_to_the_same_count_counting_nothing_tw
     steps = _scalars(out)[0]["recovery/final_score"]
     assert steps == sorted(set(steps)) and steps[-1] == total  # each evaluation once
     assert set(range(0, total + 1, 100)) <= set(steps)
+    curve = read_csv(out / "learning_curve.csv")  # the whole run's, once per evaluation
+    assert [int(r["training_days"]) for r in curve if r["therapist"] == "agent"] == steps
     assert not list(out.rglob(".*.zip*"))  # no temporary file left behind
 
 

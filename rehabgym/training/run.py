@@ -41,6 +41,7 @@ from rehabgym.therapists.registry import resolve_spec
 from rehabgym.therapists.sb3 import RESIDUAL_ATTRIBUTE
 from rehabgym.training.callbacks import AtomicCheckpoints, RecoveryEvalCallback, TqdmCallback
 from rehabgym.training.config import TrainConfig
+from rehabgym.training.curve import save_learning_curve
 from rehabgym.training.resume import can_resume_exactly, load_resume, resume_file
 from rehabgym.training.vec_env import make_train_env, normalization_file
 from rehabgym.training.warm_start import clone_into, start_at_no_correction
@@ -152,6 +153,7 @@ def train(cfg: TrainConfig, out: Path | None = None, resume: str | Path | None =
     finally:
         evaluator.close()
         venv.close()
+    save_learning_curve(out, cfg.eval_patients)
     if cfg.final_eval_patients:
         compare(cfg, out / "model.zip", out / "evaluation")
     return out
