@@ -11,6 +11,7 @@ from rehabgym.phenomena import ValidateConfig, threshold
 from rehabgym.phenomena import challenge as ch
 from rehabgym.phenomena import natural_history as nh
 from rehabgym.phenomena import therapy as th
+from rehabgym.phenomena.registry import registered
 from rehabgym.phenomena.therapist import compare_finals, therapist_row
 from rehabgym.phenomena.therapy import TherapyResult
 
@@ -205,3 +206,16 @@ def test_row11_interaction_p_is_uniformish_without_an_interaction() -> None:
     ps = [ch.interaction_p(rng.normal(size=(2, 6, 10)) + np.arange(6)[None, :, None],
                            n_resamples=499, seed=k) for k in range(40)]
     assert np.mean(np.array(ps) < 0.05) <= 0.15
+
+
+def test_every_registered_row_has_criteria_tests_with_the_effect_without_it_and_reversed(
+        ) -> None:
+    tests = {name: f for name, f in globals().items() if name.startswith("test_row")}
+    for p in registered():
+        cases: set[str] = set()
+        for name, test in tests.items():
+            if name.startswith(f"test_row{p.number}_"):
+                for mark in getattr(test, "pytestmark", []):
+                    if mark.name == "parametrize" and mark.args[0] == "case":
+                        cases |= set(mark.args[1])
+        assert set(EFFECTS) <= cases, f"row {p.number} ({p.name}): criteria tests for {cases}"

@@ -20,6 +20,7 @@ from scipy import stats as scipy_stats
 from rehabgym.patient import CohortConfig, PatientBatch, SessionPlan, sample_cohort
 from rehabgym.phenomena.config import ValidateConfig
 from rehabgym.phenomena.natural_history import Progress
+from rehabgym.phenomena.registry import NEEDS_THERAPY, register
 from rehabgym.phenomena.table import Row
 from rehabgym.phenomena.therapy import ALL_DIRECTIONS
 from rehabgym.stats import ALPHA, mean_estimate
@@ -204,3 +205,9 @@ def challenge_figure(cfg: ValidateConfig, res: ChallengeResult) -> Figure:
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+register(11, "challenge_point", "challenge", lambda cfg, d: challenge_point(cfg, d.chal),
+         lambda cfg, d, row: challenge_figure(cfg, d.chal), tags=(NEEDS_THERAPY,))
+register(12, "assistance", "challenge", lambda cfg, d: assistance(cfg, d.chal),
+         tags=(NEEDS_THERAPY,))

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from rehabgym.cortex.lesion import Lesion
 from rehabgym.patient import PatientBatch
 from rehabgym.phenomena.config import ValidateConfig
+from rehabgym.phenomena.registry import NATURAL_HISTORY, register
 from rehabgym.phenomena.table import Row, curves, rounded
 from rehabgym.stats import (
     ALPHA,
@@ -291,3 +292,21 @@ def vicarious_compensation_figure(g: Measures) -> Figure:
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+register(1, "lesion_size", "natural_history",
+         lambda cfg, d: lesion_size(d.measures, d.nat),
+         lambda cfg, d, row: lesion_size_figure(d.measures, d.nat), tags=(NATURAL_HISTORY,))
+register(2, "spontaneous_recovery", "natural_history",
+         lambda cfg, d: spontaneous_recovery(d.nat, cfg.days),
+         lambda cfg, d, row: spontaneous_recovery_figure(d.nat), tags=(NATURAL_HISTORY,))
+register(3, "proportional_recovery", "natural_history",
+         lambda cfg, d: proportional_recovery(d.measures, d.nat),
+         lambda cfg, d, row: proportional_recovery_figure(d.measures, d.nat, row.values["slope"]),
+         tags=(NATURAL_HISTORY,))
+register(8, "smoothness", "natural_history",
+         lambda cfg, d: smoothness(d.measures, d.nat, cfg.days),
+         lambda cfg, d, row: smoothness_figure(d.measures, d.nat), tags=(NATURAL_HISTORY,))
+register(9, "vicarious_compensation", "natural_history",
+         lambda cfg, d: vicarious_compensation(d.measures),
+         lambda cfg, d, row: vicarious_compensation_figure(d.measures), tags=(NATURAL_HISTORY,))

@@ -25,9 +25,9 @@ from rehabgym.phenomena import challenge as ch
 from rehabgym.phenomena import natural_history as nh
 from rehabgym.phenomena import therapy as th
 from rehabgym.phenomena.config import ValidateConfig
+from rehabgym.phenomena.data import PhenomenaData
 from rehabgym.phenomena.table import Row, markdown
 from rehabgym.phenomena.validate import (
-    PhenomenaData,
     phenomena_figures,
     phenomena_rows,
     save_table,
@@ -71,12 +71,12 @@ def load_run(folder: str | Path) -> tuple[ValidateConfig, PhenomenaData]:
     cfg = load_config(ValidateConfig, folder / "config.yaml")
     ablate = _ablation(folder, cfg)
     data = PhenomenaData(
-        sample_cohort(cfg.cohort, cfg.n_patients, cfg.seed),
-        nh.NaturalHistory.from_arrays(_stage(folder, "natural_history")),
-        th.TherapyResult.from_arrays(_stage(folder, "therapy")),
-        th.TherapyResult.from_arrays(_stage(folder, "threshold")),
-        ch.ChallengeResult.from_arrays(_stage(folder, "challenge")),
-        _stage(folder, "therapist", required=ablate is None))
+        lesions=sample_cohort(cfg.cohort, cfg.n_patients, cfg.seed),
+        nat=nh.NaturalHistory.from_arrays(_stage(folder, "natural_history")),
+        ther=th.TherapyResult.from_arrays(_stage(folder, "therapy")),
+        ther_all=th.TherapyResult.from_arrays(_stage(folder, "threshold")),
+        finals=_stage(folder, "therapist", required=ablate is None),
+        chal=ch.ChallengeResult.from_arrays(_stage(folder, "challenge")))
     return cfg, data
 
 

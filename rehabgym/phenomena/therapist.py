@@ -17,6 +17,7 @@ from rehabgym.envs.config import TherapyEnvConfig, resolve_config
 from rehabgym.envs.registration import ENV_IDS
 from rehabgym.evaluation import run_cohort
 from rehabgym.phenomena.config import ValidateConfig
+from rehabgym.phenomena.registry import NEEDS_THERAPIST, NEEDS_THERAPY, register
 from rehabgym.phenomena.table import Row
 from rehabgym.stats import ALPHA, bootstrap_ci, paired_test
 from rehabgym.therapists import heuristic_factory
@@ -119,3 +120,7 @@ def therapist_row(res: dict[str, Any]) -> Row:
                bool(test["mean_diff"] > 0 and test["ci_low"] > 0 and test["p"] < ALPHA),
                {"means": means, "best": res["best"], "worst": res["worst"],
                 "best_vs_worst": test})
+
+
+register(10, "therapist_matters", "therapist", lambda cfg, d: therapist_matters(cfg, d.finals),
+         tags=(NEEDS_THERAPY, NEEDS_THERAPIST))

@@ -18,6 +18,7 @@ from rehabgym.cortex.lesion import Lesion
 from rehabgym.patient import N_DIRECTIONS, PatientBatch, SessionPlan
 from rehabgym.phenomena.config import ValidateConfig
 from rehabgym.phenomena.natural_history import Progress
+from rehabgym.phenomena.registry import NEEDS_THERAPY, register
 from rehabgym.phenomena.table import Row
 from rehabgym.stats import ALPHA, mean_estimate
 
@@ -219,3 +220,11 @@ def specificity_figure(values: dict) -> Figure:
            title="6  specificity & generalisation")
     fig.tight_layout()
     return fig
+
+
+register(4, "early_vs_late", "therapy", lambda cfg, d: early_beats_late(cfg, d.ther),
+         lambda cfg, d, row: early_beats_late_figure(cfg, d.ther), tags=(NEEDS_THERAPY,))
+register(5, "dose_response", "therapy", lambda cfg, d: dose_response(cfg, d.ther),
+         lambda cfg, d, row: dose_response_figure(row.values), tags=(NEEDS_THERAPY,))
+register(6, "specificity", "therapy", lambda cfg, d: specificity(cfg, d.ther),
+         lambda cfg, d, row: specificity_figure(row.values), tags=(NEEDS_THERAPY,))

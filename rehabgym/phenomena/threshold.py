@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from rehabgym.cortex.lesion import Lesion
 from rehabgym.phenomena.config import ValidateConfig
 from rehabgym.phenomena.natural_history import Progress
+from rehabgym.phenomena.registry import NEEDS_THERAPY, register
 from rehabgym.phenomena.table import Row, curves
 from rehabgym.phenomena.therapy import ALL_DIRECTIONS, Arm, TherapyResult, therapy_experiment
 from rehabgym.stats import mean_estimate
@@ -61,3 +62,7 @@ def use_it_or_lose_it_figure(cfg: ValidateConfig, ther_all: TherapyResult) -> Fi
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+register(7, "use_it_or_lose_it", "threshold", lambda cfg, d: use_it_or_lose_it(cfg, d.ther_all),
+         lambda cfg, d, row: use_it_or_lose_it_figure(cfg, d.ther_all), tags=(NEEDS_THERAPY,))

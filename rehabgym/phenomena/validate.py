@@ -1,8 +1,8 @@
 """`rehabgym validate`: does the virtual patient behave like real patients?
 
 Runs a virtual cohort through the experiments and prints the phenomena table of the design
-(rows 1-12): for each row the measured effect with its 95 % confidence interval, the
-expectation and its source, and pass/fail, each tested at α = 0.05.
+(the rows of the registry, `registry.py`): for each row the measured effect with its 95 %
+confidence interval, the expectation and its source, and pass/fail, each tested at α = 0.05.
 
 - natural history: the cohort (one stroke unit's admissions, mild to severe) with no therapy
   (rows 1, 2, 3, 8, 9);
@@ -21,7 +21,7 @@ import json
 import math
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -41,9 +41,17 @@ from rehabgym.phenomena import natural_history as nh
 from rehabgym.phenomena import therapy as th
 from rehabgym.phenomena import threshold
 from rehabgym.phenomena.config import ValidateConfig
+from rehabgym.phenomena.data import PhenomenaData
 from rehabgym.phenomena.natural_history import Progress
+from rehabgym.phenomena.registry import (
+    EXPERIMENTS,
+    NEEDS_THERAPIST,
+    Phenomenon,
+    experiments_of,
+    registered,
+)
 from rehabgym.phenomena.table import Row, curves, markdown
-from rehabgym.phenomena.therapist import therapist_finals, therapist_matters
+from rehabgym.phenomena.therapist import therapist_finals
 from rehabgym.stages import Stages
 
 
@@ -94,78 +102,41 @@ def _therapy_patients(cfg: ValidateConfig, nat: nh.NaturalHistory) -> list[int]:
     return sorted(order[: cfg.therapy_patients])
 
 
-@dataclass
-class PhenomenaData:
-    """What the experiments of one validate run measured, per patient: everything the rows and
-    figures are computed from (`concat` pools several runs' patients)."""
-
-    lesions: list[Lesion]
-    nat: nh.NaturalHistory
-    ther: th.TherapyResult
-    ther_all: th.TherapyResult
-    chal: ch.ChallengeResult
-    finals: dict[str, np.ndarray] | None  # row 10's (None: not run, as under an ablation)
-
-    @classmethod
-    def concat(cls, parts: list[PhenomenaData]) -> PhenomenaData:
-        """The patients of every part in one cohort (each experiment's patient axis joined)."""
-        def join(arrays, axis):
-            return np.concatenate(list(arrays), axis=axis)
-
-        nats = [p.nat for p in parts]
-        nat = nh.NaturalHistory(join((n.score for n in nats), 1), join((n.peaks for n in nats), 1),
-                                join((n.output_pm for n in nats), 1), nats[0].healthy_score,
-                                nats[0].healthy_peaks, join((n.alive_m1 for n in nats), 0))
-
-        def therapy(results: list[th.TherapyResult]) -> th.TherapyResult:
-            return th.TherapyResult(results[0].arms, join((r.score for r in results), 2),
-                                    join((r.profile for r in results), 2))
-
-        chals = [p.chal for p in parts]
-        chal = ch.ChallengeResult(chals[0].levels, join((c.gain for c in chals), 2),
-                                  join((c.success for c in chals), 2),
-                                  join((c.control for c in chals), 1))
-        finals = None
-        if all(p.finals is not None for p in parts):
-            finals = {k: join((p.finals[k] for p in parts), 0) for k in parts[0].finals}
-        return cls([les for p in parts for les in p.lesions], nat,
-                   therapy([p.ther for p in parts]), therapy([p.ther_all for p in parts]), chal,
-                   finals)
+def selected_rows(ablate: str | None = None) -> list[Phenomenon]:
+    """The rows a validate run measures: every registered row; under an ablation, less those
+    that need a therapist (an ablation asks what a rule does for the patient)."""
+    return registered(without=(NEEDS_THERAPIST,) if ablate is not None else ())
 
 
-def phenomena_rows(cfg: ValidateConfig, data: PhenomenaData) -> list[Row]:
-    """Rows 1-12 (row 10 only with its finals) from what the experiments measured."""
-    g = nh.Measures.of(data.lesions, data.nat)
-    nat, ther = data.nat, data.ther
-    rows = [nh.lesion_size(g, nat), nh.spontaneous_recovery(nat, cfg.days),
-            nh.proportional_recovery(g, nat),
-            th.early_beats_late(cfg, ther), th.dose_response(cfg, ther),
-            th.specificity(cfg, ther), threshold.use_it_or_lose_it(cfg, data.ther_all),
-            nh.smoothness(g, nat, cfg.days), nh.vicarious_compensation(g)]
-    if data.finals is not None:
-        rows.append(therapist_matters(cfg, data.finals))
-    return rows + [ch.challenge_point(cfg, data.chal), ch.assistance(cfg, data.chal)]
+def phenomena_rows(cfg: ValidateConfig, data: PhenomenaData,
+                   rows: list[Phenomenon] | None = None) -> list[Row]:
+    """Each registered row (or `rows`) whose experiment `data` holds, judged by its criterion."""
+    out = []
+    for p in rows if rows is not None else registered():
+        if _measured(data, p.experiment):
+            row = p.criterion(cfg, data)
+            if row.number != p.number:
+                raise ValueError(f"row {p.number} ({p.name}): its criterion made row {row.number}")
+            out.append(row)
+    return out
+
+
+def _measured(data: PhenomenaData, experiment: str) -> bool:
+    return getattr(data, FIELDS[experiment]) is not None
 
 
 def phenomena_figures(cfg: ValidateConfig, data: PhenomenaData, rows: list[Row]
                       ) -> dict[str, Figure]:
-    """One figure per row that has one, and the README's overview."""
-    g = nh.Measures.of(data.lesions, data.nat)
-    nat, ther = data.nat, data.ther
-    v = {r.number: r.values for r in rows}
-    return {
-        "row1_lesion_size": nh.lesion_size_figure(g, nat),
-        "row2_spontaneous_recovery": nh.spontaneous_recovery_figure(nat),
-        "row3_proportional_recovery": nh.proportional_recovery_figure(g, nat, v[3]["slope"]),
-        "row4_early_vs_late": th.early_beats_late_figure(cfg, ther),
-        "row5_dose_response": th.dose_response_figure(v[5]),
-        "row6_specificity": th.specificity_figure(v[6]),
-        "row7_use_it_or_lose_it": threshold.use_it_or_lose_it_figure(cfg, data.ther_all),
-        "row8_smoothness": nh.smoothness_figure(g, nat),
-        "row9_vicarious_compensation": nh.vicarious_compensation_figure(g),
-        "row11_challenge_point": ch.challenge_figure(cfg, data.chal),
-        "phenomena": overview_figure(nat, ther),
-    }
+    """The figure of each row in `rows` that has one, and the README's overview."""
+    by_number = {p.number: p for p in registered()}
+    figures = {}
+    for row in rows:
+        p = by_number[row.number]
+        if p.figure is not None:
+            figures[p.figure_name] = p.figure(cfg, data, row)
+    if data.ther is not None:
+        figures["phenomena"] = overview_figure(data.nat, data.ther)
+    return figures
 
 
 def stage_key(cfg: ValidateConfig, ablate: str | None) -> dict:
@@ -190,11 +161,13 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
             raise ValueError(f"ablate: unknown rule {ablate!r}; allowed: {list(RULES)}")
         cfg = replace(cfg, patient=replace(cfg.patient,
                                            plasticity=cfg.patient.plasticity.without(ablate)))
+    selected = selected_rows(ablate)
+    experiments = experiments_of(selected)
     stages = Stages(out, stage_key(cfg, ablate), "rehabgym validate")
-    computed = (measure_in_processes(cfg, stages, workers, ablate is None, progress)
+    computed = (measure_in_processes(cfg, stages, workers, experiments, progress)
                 if workers > 1 else None)
-    data = measure(cfg, stages, bar, with_therapist=ablate is None, computed=computed)
-    rows = phenomena_rows(cfg, data)
+    data = measure(cfg, stages, bar, experiments, computed=computed)
+    rows = phenomena_rows(cfg, data, selected)
     table = markdown(rows)
     title = f"Phenomena ({cfg.n_patients} patients" + (f", ablated: {ablate}" if ablate else "")
     print(f"{title}, seed {cfg.seed})\n{table}")
@@ -203,8 +176,9 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
     return rows
 
 
-#: validate's experiments, in the order they run in one process
-STAGES = ("natural_history", "therapy", "threshold", "therapist", "challenge")
+#: the field of `PhenomenaData` that holds each experiment's result
+FIELDS = {"natural_history": "nat", "therapy": "ther", "threshold": "ther_all",
+          "therapist": "finals", "challenge": "chal"}
 
 
 def _experiment(cfg: ValidateConfig, name: str, lesions: list[Lesion], bar: Progress,
@@ -224,24 +198,28 @@ def _experiment(cfg: ValidateConfig, name: str, lesions: list[Lesion], bar: Prog
     return ch.challenge_experiment(cfg, bar).to_arrays()
 
 
-def measure(cfg: ValidateConfig, stages: Stages, bar: Progress, with_therapist: bool = True,
+def measure(cfg: ValidateConfig, stages: Stages, bar: Progress,
+            experiments: list[str] | None = None,
             computed: dict[str, dict[str, np.ndarray]] | None = None) -> PhenomenaData:
-    """Every experiment of validate, each a stage of `stages` (read back if finished, taken
-    from `computed` if there)."""
+    """The `experiments` of validate (default: all), each a stage of `stages` (read back if
+    finished, taken from `computed` if there); the others are None in the record."""
+    experiments = list(EXPERIMENTS if experiments is None else experiments)
     lesions = sample_cohort(cfg.cohort, cfg.n_patients, cfg.seed)
     computed = computed or {}
 
-    def get(name: str, nat: nh.NaturalHistory | None = None) -> dict[str, np.ndarray]:
+    def get(name: str, nat: nh.NaturalHistory | None = None) -> dict[str, np.ndarray] | None:
+        if name not in experiments:
+            return None
         if name in computed:
             return computed[name]
         return stages.arrays(name, lambda: _experiment(cfg, name, lesions, bar, nat))
 
     nat = nh.NaturalHistory.from_arrays(get("natural_history"))
-    ther = th.TherapyResult.from_arrays(get("therapy", nat))
-    ther_all = th.TherapyResult.from_arrays(get("threshold"))
-    finals = get("therapist") if with_therapist else None
-    chal = ch.ChallengeResult.from_arrays(get("challenge"))
-    return PhenomenaData(lesions, nat, ther, ther_all, chal, finals)
+    ther, ther_all, chal = get("therapy", nat), get("threshold"), get("challenge")
+    return PhenomenaData(
+        lesions, nat, None if ther is None else th.TherapyResult.from_arrays(ther),
+        None if ther_all is None else th.TherapyResult.from_arrays(ther_all),
+        get("therapist"), None if chal is None else ch.ChallengeResult.from_arrays(chal))
 
 
 def _no_bar(it: Iterable, desc: str) -> Iterable:
@@ -264,17 +242,18 @@ def _experiments_in_worker(cfg: ValidateConfig, names: list[str],
 
 
 def measure_in_processes(cfg: ValidateConfig, stages: Stages, workers: int,
-                         with_therapist: bool = True, progress: bool = True
+                         experiments: list[str] | None = None, progress: bool = True
                          ) -> dict[str, dict[str, np.ndarray]]:
     """validate's unfinished experiments on `workers` spawned processes, one thread each, each
     stage saved as it finishes; their arrays. The therapy experiment follows the natural
     history in one task (it treats the cohort's most moderate patients); the others are
     tasks of their own. A patient does not depend on the thread it runs on, so the table is
     the one-process table to the digit."""
-    names = [n for n in STAGES if with_therapist or n != "therapist"]
+    names = list(EXPERIMENTS if experiments is None else experiments)
     done = {n: a for n in names if (a := stages.load_arrays(n)) is not None}
-    chain = [n for n in ("natural_history", "therapy") if n not in done]
-    tasks = ([chain] if chain else []) + [[n] for n in names[2:] if n not in done]
+    first = ("natural_history", "therapy")
+    chain = [n for n in first if n in names and n not in done]
+    tasks = ([chain] if chain else []) + [[n] for n in names if n not in first and n not in done]
     computed: dict[str, dict[str, np.ndarray]] = {}
     with ProcessPoolExecutor(min(workers, len(tasks)) or 1, mp_context=get_context("spawn")
                              ) as pool, tqdm(total=len(names), initial=len(done),
