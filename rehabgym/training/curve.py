@@ -50,9 +50,9 @@ def learning_curve_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]],
     ax = fig.subplots()
     steps, values = curves["agent"]
     ax.plot(steps, values, "o-", color="k", label="agent", zorder=3)
-    for name, (_, ref) in curves.items():
-        if name != "agent" and len(ref):
-            ax.axhline(float(ref[-1]), linestyle="--", linewidth=1.0, label=name)
+    references = [(name, ref) for name, (_, ref) in curves.items() if name != "agent" and len(ref)]
+    for k, (name, ref) in enumerate(references):
+        ax.axhline(float(ref[-1]), color=f"C{k}", linestyle="--", linewidth=1.0, label=name)
     ax.set_xlabel("training days")
     ax.set_ylabel("held-out final score (mean)")
     who = f"{patients} held-out patients" if patients else "held-out patients"
