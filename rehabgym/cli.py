@@ -38,6 +38,7 @@ from rehabgym.healthy.demo import DemoConfig, run_demo
 from rehabgym.healthy.pretrain import PretrainConfig, pretrain
 from rehabgym.phenomena import ValidateConfig, validate
 from rehabgym.phenomena.pool import pool
+from rehabgym.phenomena.validate import selected_rows
 from rehabgym.runtime.heap import limit_heap
 from rehabgym.training import load_train_config, train
 from rehabgym.training.config import DEFAULT_EXPERIMENT
@@ -240,6 +241,13 @@ def _run_validate(args: argparse.Namespace) -> int:
         cfg.n_patients = args.patients
     if args.seed is not None:
         cfg.seed = args.seed
+    if args.rows:
+        cfg.rows = tuple(args.rows)
+    try:
+        selected_rows(args.ablate, cfg.rows)
+    except ValueError as exc:
+        print(f"rehabgym validate: {exc}", file=sys.stderr)
+        return 2
     name = "validate" + ("-quick" if args.quick else "")
     name += f"-{args.ablate}" if args.ablate else ""
     out = Path(args.out) if args.out else _timestamped(f"runs/{name}")
@@ -259,6 +267,8 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
                    help="processes the experiments run on (default: the cores; the same table)")
     p.add_argument("--seed", type=int, default=None, help="cohort and noise seed (default 0)")
     p.add_argument("--ablate", choices=RULES, help="switch one plasticity rule off")
+    p.add_argument("--rows", type=_count, nargs="+", default=None,
+                   help="measure only these rows (numbers) and the experiments they need")
     p.add_argument("--out", help="output folder (default: runs/validate/<timestamp>/)")
     p.set_defaults(func=_run_validate)
 

@@ -169,6 +169,9 @@ def test_same_seed_same_future_and_save_load_continue(tmp_path):
     (SessionPlan((0,), 10, assistance=1.5), "assistance"),
     (SessionPlan((0,), 10, distance=1.0), "distance"),
     (SessionPlan((), 10), "directions"),
+    (SessionPlan((0,), 10, precision=1.0), "precision"),
+    (SessionPlan((0,), 10, precision=float("nan")), "precision"),
+    (SessionPlan((0,), 10, precision=True), "precision"),
 ])
 def test_bad_plan_is_rejected_and_patient_unchanged(plan, field):
     p = Patient(LESION, fast_config(), seed=0)
@@ -178,6 +181,23 @@ def test_bad_plan_is_rejected_and_patient_unchanged(plan, field):
         p.practice(plan)
     assert p.day == day and p.dose == dose
     assert all(torch.equal(state[k], p.brains.state[k]) for k in state)
+
+
+def test_a_smaller_target_lowers_success_on_the_same_reaches():
+    """One block of reaches is the same reaches at any precision (same noise, no learning
+    yet): a higher precision counts fewer of them as successes and teaches the brain
+    differently; the default precision is the patient's threshold, to the last bit."""
+    def session(precision):
+        p = Patient(LESION, fast_config(), seed=5)
+        out = p.practice(SessionPlan((0, 2, 4, 6), 16, precision=precision))
+        return out, p.brains.state["mag_out"].clone()
+
+    (easy, w_easy), (hard, w_hard), (default, w_default) = (
+        session(0.7), session(0.95), session(None))
+    assert easy["mean_reach_score"] == hard["mean_reach_score"]
+    assert hard["success_rate"] < easy["success_rate"]
+    assert not torch.equal(w_easy, w_hard)
+    assert default == easy and torch.equal(w_default, w_easy)
 
 
 def test_negative_rest_days_rejected():

@@ -172,16 +172,20 @@ def test_row10_the_therapist_matters(case: str, noise) -> None:
 
 
 def challenge_result(case: str, noise, n: int = 12) -> ch.ChallengeResult:
-    """Gains over 3 distances x 4 assistance levels: with the effect, mild patients gain most
-    unassisted and severe ones with light assistance, both less at the ends of difficulty;
-    none: one flat profile for both; reversed: the cohorts' profiles swapped."""
-    levels = [(d, a) for d in (0.06, 0.10, 0.14) for a in (0.0, 0.25, 0.5, 1.0)]
-    success = np.array([[min(1.0, 0.8 + a * 0.3 - 2 * (d - 0.1)) for d, a in levels],
-                        [min(1.0, 0.1 + a * 1.2 - 2 * (d - 0.1)) for d, a in levels]])
+    """Gains over 3 distances x 4 assistance levels x 2 precisions: with the effect, mild
+    patients gain most unassisted and severe ones with light assistance, both less at the ends
+    of difficulty (the smaller target too hard for both); none: one flat profile for both;
+    reversed: the cohorts' profiles swapped."""
+    levels = [(d, a, q) for d in (0.06, 0.10, 0.14) for a in (0.0, 0.25, 0.5, 1.0)
+              for q in (0.7, 0.9)]
+    success = np.array([[max(0.0, min(1.0, 0.8 + a * 0.3 - 2 * (d - 0.1) - 3 * (q - 0.7)))
+                         for d, a, q in levels],
+                        [max(0.0, min(1.0, 0.1 + a * 1.2 - 2 * (d - 0.1) - 3 * (q - 0.7)))
+                         for d, a, q in levels]])
     mild = np.array([{0.0: 2.0, 0.25: 0.5, 0.5: 0.0, 1.0: 0.0}[a] - 20 * abs(d - 0.1)
-                     for d, a in levels])
+                     - 12 * (q - 0.7) for d, a, q in levels])
     severe = np.array([{0.0: 0.0, 0.25: 4.0, 0.5: 1.5, 1.0: -0.5}[a] - 20 * abs(d - 0.08)
-                       for d, a in levels])
+                       - 15 * (q - 0.7) for d, a, q in levels])
     shape = {"effect": (mild, severe), "none": (mild, mild), "reversed": (severe, mild)}[case]
     gain = np.stack([s[:, None] + noise(len(levels), n, scale=0.8) for s in shape])
     return ch.ChallengeResult(levels, gain, np.repeat(success[:, :, None], n, 2),
@@ -198,6 +202,18 @@ def test_row11_challenge_point(case: str, noise) -> None:
 def test_row12_assistance(case: str, noise) -> None:
     row = ch.assistance(CFG, challenge_result(case, noise))
     assert row.passed == (case == "effect"), row.measured
+
+
+def test_row12_asks_for_assistance_as_needed_not_any_assistance(noise) -> None:
+    """Severe patients helped by every assisted level, most by full assistance (no slacking):
+    the old criterion (the assisted mean above none) would pass; assist-as-needed does not."""
+    res = challenge_result("effect", noise)
+    levels = np.array(res.levels)
+    severe = np.array([{0.0: 0.0, 0.25: 2.0, 0.5: 3.0, 1.0: 4.0}[a] for a in levels[:, 1]])
+    res.gain[1] = severe[:, None] + noise(len(levels), res.gain.shape[2], scale=0.8)
+    row = ch.assistance(CFG, res)
+    assert not row.passed, row.measured
+    assert row.values["severe_light_minus_none"] > 0 > row.values["severe_light_minus_full"]
 
 
 def test_row11_interaction_p_is_uniformish_without_an_interaction() -> None:
@@ -219,3 +235,10 @@ def test_every_registered_row_has_criteria_tests_with_the_effect_without_it_and_
                     if mark.name == "parametrize" and mark.args[0] == "case":
                         cases |= set(mark.args[1])
         assert set(EFFECTS) <= cases, f"row {p.number} ({p.name}): criteria tests for {cases}"
+
+
+def test_challenge_stages_saved_before_precision_read_at_the_default_threshold(noise) -> None:
+    arrays = challenge_result("effect", noise).to_arrays()
+    legacy = dict(arrays, levels=arrays["levels"][:, :2])
+    levels = ch.ChallengeResult.from_arrays(legacy).levels
+    assert levels == [(d, a, ch.DEFAULT_PRECISION) for d, a, _ in arrays["levels"]]

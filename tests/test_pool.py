@@ -124,3 +124,22 @@ def test_a_run_missing_a_stage_is_refused_naming_it(runs, tmp_path, capsys):
     assert main(["pool", str(folder), "--out", str(tmp_path / "pooled")]) == 2
     assert "no finished 'therapy' stage" in capsys.readouterr().err
     assert not (tmp_path / "pooled").exists()
+
+
+def test_chosen_rows_run_their_experiments_only_and_pool_as_the_full_runs(runs, tmp_path):
+    """`rows` measures those rows from their experiments alone: the same rows as a full run's,
+    pooled as the full runs' rows; a full run in the same folder goes on from the stage."""
+    cfg = replace(ValidateConfig.quick(), **TINY, rows=(11, 12))
+    for seed in (0, 1):
+        rows = validate(replace(cfg, seed=seed), tmp_path / f"seed{seed}", progress=False)
+        full = {r.number: r for r in runs[seed][1]}
+        assert [(r.number, r.measured) for r in rows] == [
+            (n, full[n].measured) for n in (11, 12)]
+        assert sorted(p.name for p in (tmp_path / f"seed{seed}" / "stages").glob("*.npz")) == [
+            "challenge.npz"]
+    pooled = pool([tmp_path / "seed0", tmp_path / "seed1"], tmp_path / "pooled")
+    every = {r.number: r for r in pool([runs[0][0], runs[1][0]], tmp_path / "every")}
+    assert [(r.number, r.measured) for r in pooled] == [(n, every[n].measured) for n in (11, 12)]
+    before = _stamps(tmp_path / "seed0")
+    validate(replace(cfg, seed=0, rows=None), tmp_path / "seed0", progress=False)
+    assert _stamps(tmp_path / "seed0")["challenge.npz"] == before["challenge.npz"]

@@ -31,6 +31,15 @@ def test_an_ablation_measures_every_row_but_those_needing_a_therapist() -> None:
     assert experiments_of(registered()) == list(EXPERIMENTS)
 
 
+def test_chosen_rows_bring_their_experiments_and_unknown_rows_are_named() -> None:
+    assert experiments_of(selected_rows(rows=(11, 12))) == ["challenge"]
+    assert experiments_of(selected_rows(rows=(4,))) == ["natural_history", "therapy"]
+    with pytest.raises(ValueError, match=r"rows: \[99\] not measured; allowed: \[1, 2"):
+        selected_rows(rows=(3, 99))
+    with pytest.raises(ValueError, match="under --ablate"):
+        selected_rows("reward", rows=(10,))
+
+
 def test_an_experiment_brings_the_one_it_needs() -> None:
     therapy_rows = [p for p in registered() if p.experiment == "therapy"]
     assert experiments_of(therapy_rows) == ["natural_history", "therapy"]

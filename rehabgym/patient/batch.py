@@ -111,8 +111,8 @@ class PatientBatch:
         """One session per patient; plasticity on. Every plan is checked before anything runs.
 
         Returns per patient the session's repetitions, mean reach score (0-1), success rate
-        (the fraction of reaches scoring at least `plasticity.success_threshold`; NaN for no
-        reaches) and fatigue after it.
+        (the fraction of reaches scoring at least the plan's precision, by default
+        `plasticity.success_threshold`; NaN for no reaches) and fatigue after it.
         """
         if len(plans) != self.n_patients:
             raise ValueError(f"plans: expected {self.n_patients} plans, got {len(plans)}")
@@ -125,21 +125,27 @@ class PatientBatch:
         sched = [np.resize(d, r) if r else np.zeros(0, int) for d, r in zip(dirs, reps)]
         dist = np.array([p.distance for p in plans])
         assist = np.array([p.assistance for p in plans])
-        scores = self._plastic_reaches(sched, dist, assist, effort=1.0 - 0.5 * assist)
+        default = self.config.plasticity.success_threshold
+        top = np.array([default if p.precision is None else p.precision for p in plans])
+        scores = self._plastic_reaches(sched, dist, assist, effort=1.0 - 0.5 * assist,
+                                       threshold=top)
         self.dose += reps
-        top = self.config.plasticity.success_threshold
         return [
             {"repetitions": int(reps[i]),
              "mean_reach_score": float(np.mean(s)) if len(s) else float("nan"),
-             "success_rate": float(np.mean(s >= top)) if len(s) else float("nan"),
+             "success_rate": float(np.mean(s >= top[i])) if len(s) else float("nan"),
              "fatigue": float(self.fatigue[i])}
             for i, s in enumerate(scores)
         ]
 
     def _plastic_reaches(self, sched: list[np.ndarray], dist: np.ndarray, assist: np.ndarray,
-                         effort: np.ndarray) -> list[np.ndarray]:
-        """Run scheduled reaches in blocks; after each block apply the reward rule."""
+                         effort: np.ndarray, threshold: np.ndarray | None = None
+                         ) -> list[np.ndarray]:
+        """Run scheduled reaches in blocks; after each block apply the reward rule (success
+        judged at each patient's `threshold`, default `plasticity.success_threshold`)."""
         cfg, pc = self.config, self.config.plasticity
+        if threshold is None:
+            threshold = np.full(self.n_patients, pc.success_threshold)
         # Every block has `r` = block_size rows, the reaches a patient lacks padded (not
         # simulated as its own, no noise drawn, no advantage): a product's rounding depends on
         # its size, so a shorter block would make a patient's reaches depend on the reaches of
@@ -172,7 +178,8 @@ class PatientBatch:
             # the score itself with `success` off); the baseline is the block's mean for the
             # same direction.
             outcome = reinforcement(reach_scores(res, cfg.score_window, clip=False),
-                                    pc.success, pc.success_threshold, pc.success_width,
+                                    pc.success, np.repeat(threshold[busy], r),
+                                    pc.success_width,
                                     pc.error_weight if pc.graded else 0.0).reshape(q, r)
             adv = np.zeros((q, r))
             for j, i in enumerate(busy):

@@ -23,12 +23,19 @@ def unit_vectors(n: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SessionPlan:
-    """What one session practises. `directions` are indices of the center-out directions."""
+    """What one session practises. `directions` are indices of the center-out directions.
+
+    `precision` is the reach score a success needs in this session (None: the patient's
+    `plasticity.success_threshold`, 0.7): a reach scoring s kept the hand (1 − s) × distance
+    from the target on average, so a higher precision is a smaller target (Fitts 1954), a
+    level that can be too hard for a patient who succeeds at the default one.
+    """
 
     directions: tuple[int, ...] = ()
     repetitions: int = 0
     distance: float = 0.10  # m
     assistance: float = 0.0  # 0 (none) .. 1 (the strongest assistive spring)
+    precision: float | None = None  # success threshold on the reach score, in (0, 1)
 
     def check(self, n_directions: int = N_DIRECTIONS, max_repetitions: int = 1000) -> None:
         """Raise a ValueError naming the bad field and what is allowed."""
@@ -50,3 +57,9 @@ class SessionPlan:
             raise ValueError(f"distance: must be {DISTANCES} m, got {self.distance}")
         if not (math.isfinite(self.assistance) and 0.0 <= self.assistance <= 1.0):
             raise ValueError(f"assistance: allowed 0..1, got {self.assistance}")
+        if self.precision is not None and not (
+                isinstance(self.precision, (int, float, np.floating))
+                and not isinstance(self.precision, bool)
+                and math.isfinite(self.precision) and 0.0 < self.precision < 1.0):
+            raise ValueError(f"precision: allowed None or a number in (0, 1), got "
+                             f"{self.precision!r}")

@@ -42,12 +42,18 @@ class ValidateConfig:
     challenge_patients: Count = 10
     challenge_distances: tuple[Annotated[float, DISTANCES], ...] = DEFAULT_DISTANCES
     challenge_assistance: tuple[Fraction, ...] = DEFAULT_ASSISTANCE
+    #: the reach score a success needs (`SessionPlan.precision`): 0.7 is the default
+    #: threshold, 0.9 a target a third as wide (the hand within 10 % of the distance)
+    challenge_precision: tuple[Annotated[float, Range(0.01, 0.99)], ...] = (0.7, 0.9)
     challenge_chunk: Annotated[int, Range(1, 1000)] = 4
     patient: PatientConfig = field(default_factory=PatientConfig)
+    #: the rows to measure (None: every registered row): only their experiments run, and a
+    #: later run with more rows in the same folder continues from the experiments done
+    rows: tuple[Count, ...] | None = None
 
     def __post_init__(self) -> None:
         check_fields(self)
-        for name in ("challenge_distances", "challenge_assistance"):
+        for name in ("challenge_distances", "challenge_assistance", "challenge_precision"):
             if len(getattr(self, name)) < 1:
                 raise ConfigError(f"{name}: needs at least one level, got {getattr(self, name)!r}")
         most = self.patient.max_repetitions
@@ -78,4 +84,4 @@ class ValidateConfig:
                        therapy_patients=4, early_start=3, late_start=10, therapy_days=4,
                        row10_patients=4, row10_days=3, threshold_start=3, followup_days=7,
                        challenge_patients=3, challenge_distances=(0.10,),
-                       challenge_assistance=(0.0, 0.5))
+                       challenge_assistance=(0.0, 0.25, 1.0))

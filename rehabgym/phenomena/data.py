@@ -26,10 +26,11 @@ def _therapy(results: list[th.TherapyResult]) -> th.TherapyResult:
 @dataclass
 class PhenomenaData:
     """One field per experiment of `registry.EXPERIMENTS` (None: not run, e.g. the therapist
-    experiment under an ablation); `lesions` are the cohort's."""
+    experiment under an ablation, or rows chosen that do not need it); `lesions` are the
+    cohort's."""
 
     lesions: list[Lesion]
-    nat: nh.NaturalHistory
+    nat: nh.NaturalHistory | None
     ther: th.TherapyResult | None
     ther_all: th.TherapyResult | None  # the threshold experiment's
     finals: dict[str, np.ndarray] | None  # the therapist experiment's
@@ -38,22 +39,23 @@ class PhenomenaData:
     @cached_property
     def measures(self) -> nh.Measures:
         """Per-patient measures of the natural history (rows 1, 3, 8, 9)."""
+        if self.nat is None:
+            raise ValueError("nat: the natural history was not measured in this run")
         return nh.Measures.of(self.lesions, self.nat)
 
     @classmethod
     def concat(cls, parts: list[PhenomenaData]) -> PhenomenaData:
         """The patients of every part in one cohort (each experiment's patient axis joined;
         an experiment missing from a part is missing from the whole)."""
-        nats = [p.nat for p in parts]
-        nat = nh.NaturalHistory(_join((n.score for n in nats), 1),
-                                _join((n.peaks for n in nats), 1),
-                                _join((n.output_pm for n in nats), 1), nats[0].healthy_score,
-                                nats[0].healthy_peaks, _join((n.alive_m1 for n in nats), 0))
-
         def every(field: str):
             values = [getattr(p, field) for p in parts]
             return None if any(v is None for v in values) else values
 
+        nats = every("nat")
+        nat = None if nats is None else nh.NaturalHistory(
+            _join((n.score for n in nats), 1), _join((n.peaks for n in nats), 1),
+            _join((n.output_pm for n in nats), 1), nats[0].healthy_score,
+            nats[0].healthy_peaks, _join((n.alive_m1 for n in nats), 0))
         ther, ther_all, finals, chals = (every(f) for f in ("ther", "ther_all", "finals", "chal"))
         chal = None if chals is None else ch.ChallengeResult(
             chals[0].levels, _join((c.gain for c in chals), 2),

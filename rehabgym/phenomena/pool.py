@@ -26,11 +26,13 @@ from rehabgym.phenomena import natural_history as nh
 from rehabgym.phenomena import therapy as th
 from rehabgym.phenomena.config import ValidateConfig
 from rehabgym.phenomena.data import PhenomenaData
+from rehabgym.phenomena.registry import experiments_of
 from rehabgym.phenomena.table import Row, markdown
 from rehabgym.phenomena.validate import (
     phenomena_figures,
     phenomena_rows,
     save_table,
+    selected_rows,
     stage_key,
 )
 from rehabgym.stages import fingerprint, read_arrays
@@ -63,20 +65,26 @@ def _ablation(folder: Path, cfg: ValidateConfig) -> str | None:
 
 
 def load_run(folder: str | Path) -> tuple[ValidateConfig, PhenomenaData]:
-    """A finished validate run's config and measurements, read from its folder."""
+    """A finished validate run's config and measurements, read from its folder: the stages of
+    the experiments its rows need (an error for one missing), the others None."""
     folder = Path(folder)
     if not (folder / "config.yaml").is_file():
         raise ConfigError(f"runs: {folder} is not a finished validate run (no config.yaml, "
                           "which validate writes last)")
     cfg = load_config(ValidateConfig, folder / "config.yaml")
     ablate = _ablation(folder, cfg)
+    needed = experiments_of(selected_rows(ablate, cfg.rows))
+
+    def stage(name: str, record):
+        return record(_stage(folder, name)) if name in needed else None
+
     data = PhenomenaData(
         lesions=sample_cohort(cfg.cohort, cfg.n_patients, cfg.seed),
-        nat=nh.NaturalHistory.from_arrays(_stage(folder, "natural_history")),
-        ther=th.TherapyResult.from_arrays(_stage(folder, "therapy")),
-        ther_all=th.TherapyResult.from_arrays(_stage(folder, "threshold")),
-        finals=_stage(folder, "therapist", required=ablate is None),
-        chal=ch.ChallengeResult.from_arrays(_stage(folder, "challenge")))
+        nat=stage("natural_history", nh.NaturalHistory.from_arrays),
+        ther=stage("therapy", th.TherapyResult.from_arrays),
+        ther_all=stage("threshold", th.TherapyResult.from_arrays),
+        finals=stage("therapist", dict),
+        chal=stage("challenge", ch.ChallengeResult.from_arrays))
     return cfg, data
 
 

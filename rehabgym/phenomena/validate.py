@@ -102,10 +102,20 @@ def _therapy_patients(cfg: ValidateConfig, nat: nh.NaturalHistory) -> list[int]:
     return sorted(order[: cfg.therapy_patients])
 
 
-def selected_rows(ablate: str | None = None) -> list[Phenomenon]:
-    """The rows a validate run measures: every registered row; under an ablation, less those
-    that need a therapist (an ablation asks what a rule does for the patient)."""
-    return registered(without=(NEEDS_THERAPIST,) if ablate is not None else ())
+def selected_rows(ablate: str | None = None, rows: Iterable[int] | None = None
+                  ) -> list[Phenomenon]:
+    """The rows a validate run measures: every registered row, or those numbered `rows`; under
+    an ablation, less those that need a therapist (an ablation asks what a rule does for the
+    patient). An error naming the registered rows for a number none of them has."""
+    every = registered(without=(NEEDS_THERAPIST,) if ablate is not None else ())
+    if rows is None:
+        return every
+    known = {p.number for p in every}
+    unknown = sorted(set(rows) - known)
+    if unknown:
+        why = f" under --ablate {ablate}" if ablate is not None else ""
+        raise ValueError(f"rows: {unknown} not measured{why}; allowed: {sorted(known)}")
+    return [p for p in every if p.number in set(rows)]
 
 
 def phenomena_rows(cfg: ValidateConfig, data: PhenomenaData,
@@ -134,15 +144,15 @@ def phenomena_figures(cfg: ValidateConfig, data: PhenomenaData, rows: list[Row]
         p = by_number[row.number]
         if p.figure is not None:
             figures[p.figure_name] = p.figure(cfg, data, row)
-    if data.ther is not None:
+    if data.nat is not None and data.ther is not None:
         figures["phenomena"] = overview_figure(data.nat, data.ther)
     return figures
 
 
 def stage_key(cfg: ValidateConfig, ablate: str | None) -> dict:
-    """What a run's stages are kept under: its resolved (ablated) config, the ablation and the
-    healthy checkpoint's digest."""
-    return {"config": cfg, "ablate": ablate,
+    """What a run's stages are kept under: its resolved (ablated) config less the rows chosen
+    (an experiment does not depend on them), the ablation and the healthy checkpoint's digest."""
+    return {"config": replace(cfg, rows=None), "ablate": ablate,
             "checkpoint": checkpoint_digest(cfg.patient.checkpoint)}
 
 
@@ -161,7 +171,7 @@ def validate(cfg: ValidateConfig, out: Path | None = None, ablate: str | None = 
             raise ValueError(f"ablate: unknown rule {ablate!r}; allowed: {list(RULES)}")
         cfg = replace(cfg, patient=replace(cfg.patient,
                                            plasticity=cfg.patient.plasticity.without(ablate)))
-    selected = selected_rows(ablate)
+    selected = selected_rows(ablate, cfg.rows)
     experiments = experiments_of(selected)
     stages = Stages(out, stage_key(cfg, ablate), "rehabgym validate")
     computed = (measure_in_processes(cfg, stages, workers, experiments, progress)
@@ -214,7 +224,8 @@ def measure(cfg: ValidateConfig, stages: Stages, bar: Progress,
             return computed[name]
         return stages.arrays(name, lambda: _experiment(cfg, name, lesions, bar, nat))
 
-    nat = nh.NaturalHistory.from_arrays(get("natural_history"))
+    history = get("natural_history")
+    nat = None if history is None else nh.NaturalHistory.from_arrays(history)
     ther, ther_all, chal = get("therapy", nat), get("threshold"), get("challenge")
     return PhenomenaData(
         lesions, nat, None if ther is None else th.TherapyResult.from_arrays(ther),
