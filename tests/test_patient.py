@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -23,10 +24,13 @@ from rehabgym.cortex.plasticity import (
     lost_targets,
 )
 from rehabgym.patient import (
+    BIOMARKER_NAMES,
+    Biomarkers,
     CohortConfig,
     Patient,
     PatientBatch,
     PatientConfig,
+    SessionOutcome,
     SessionPlan,
     sample_cohort,
 )
@@ -194,8 +198,8 @@ def test_a_smaller_target_lowers_success_on_the_same_reaches():
 
     (easy, w_easy), (hard, w_hard), (default, w_default) = (
         session(0.7), session(0.95), session(None))
-    assert easy["mean_reach_score"] == hard["mean_reach_score"]
-    assert hard["success_rate"] < easy["success_rate"]
+    assert easy.mean_reach_score == hard.mean_reach_score
+    assert hard.success_rate < easy.success_rate
     assert not torch.equal(w_easy, w_hard)
     assert default == easy and torch.equal(w_default, w_easy)
 
@@ -215,10 +219,18 @@ def test_cohort_sampling_is_reproducible_and_varied():
         CohortConfig.preset("nonexistent")
 
 
-def test_biomarkers_are_plain_numbers():
-    b = Patient(LESION, fast_config(), seed=0).biomarkers()
-    assert {"rate_m1", "rate_pm", "synapses", "output_pm", "output_m1"} <= set(b)
-    assert all(isinstance(v, float) and np.isfinite(v) for v in b.values())
+def test_biomarkers_and_a_sessions_outcome_are_typed_records_of_plain_numbers():
+    p = Patient(LESION, fast_config(), seed=0)
+    b = p.biomarkers()
+    assert isinstance(b, Biomarkers)
+    values = dataclasses.asdict(b)
+    assert tuple(values) == BIOMARKER_NAMES and list(b.as_array()) == list(values.values())
+    assert all(isinstance(v, float) and np.isfinite(v) for v in values.values())
+    out = p.practice(SessionPlan((0,), 16))
+    assert isinstance(out, SessionOutcome) and out.repetitions == 16
+    assert 0.0 <= out.success_rate <= 1.0 and 0.0 < out.fatigue
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        out.success_rate = 1.0
 
 
 def test_corticospinal_sprouting_grows_with_lost_drive_and_spares_the_dead():

@@ -43,7 +43,7 @@ def learning(plasticity: PlasticityConfig, sessions: list[tuple[Lesion, float]],
     before = {k: batch.brains.state[k].clone() for k in ("mag_rec", "mag_out")}
     out = batch.practice([SessionPlan(tuple(range(8)), 64, distance, a) for _, a in sessions])
     change = sum((batch.brains.state[k] - v).abs().sum((1, 2)) for k, v in before.items())
-    return change.numpy(), np.array([o["success_rate"] for o in out]), batch
+    return change.numpy(), np.array([o.success_rate for o in out]), batch
 
 
 def test_a_patient_who_hardly_succeeds_learns_more_with_assistance_than_without() -> None:

@@ -58,7 +58,7 @@ class TherapyEnv(gym.Env):
     | 12 | success rate of the latest session practised (0 before the first) | in [0, 1] |
     | 13-20 | biomarkers (variant only, see below) | / healthy value, clipped to [0, 5] |
 
-    The biomarkers (`BIOMARKER_KEYS`) are the mean rate in M1 and in premotor cortex during
+    The biomarkers (`BIOMARKER_NAMES`) are the mean rate in M1 and in premotor cortex during
     the battery, the living fraction of each area, the synapse count, the corticospinal
     output strength of M1 and of premotor cortex and the daily use of the arm, each divided
     by the value of an intact brain with the same patient config.

@@ -19,8 +19,10 @@ from rehabgym.config import to_dict
 from rehabgym.cortex.lesion import Lesion
 from rehabgym.envs.config import TherapyEnvConfig
 from rehabgym.patient import (
+    BIOMARKER_NAMES,
     N_DIRECTIONS,
     Assessment,
+    Biomarkers,
     CohortConfig,
     PatientBatch,
     PatientConfig,
@@ -37,9 +39,8 @@ OBS_SUCCESS = N_DIRECTIONS + 4  # success rate of the latest session practised (
 N_CLINICAL = N_DIRECTIONS + 5
 
 # Biomarkers in the observation of the biomarker variant, each divided by the patient's own
-# pre-stroke (healthy) value, so 1 = as before the stroke. Clipped to [0, BIOMARKER_MAX].
-BIOMARKER_KEYS = ("rate_m1", "rate_pm", "alive_m1", "alive_pm", "synapses", "output_m1",
-                  "output_pm", "daily_use")
+# pre-stroke (healthy) value, so 1 = as before the stroke (`BIOMARKER_NAMES`' order). Clipped
+# to [0, BIOMARKER_MAX].
 BIOMARKER_MAX = 5.0
 
 
@@ -47,16 +48,16 @@ def observation_space(cfg: TherapyEnvConfig) -> spaces.Box:
     """float32 Box: profile/100 (8), score/100, therapy day/horizon, dose, fatigue, the latest
     session's success rate (all in [0, 1]), then for the biomarker variant each biomarker / its
     pre-stroke value."""
-    n_bio = len(BIOMARKER_KEYS) if cfg.biomarkers else 0
+    n_bio = len(BIOMARKER_NAMES) if cfg.biomarkers else 0
     high = np.concatenate([np.ones(N_CLINICAL), np.full(n_bio, BIOMARKER_MAX)])
     return spaces.Box(low=np.zeros_like(high, dtype=np.float32),
                       high=high.astype(np.float32), dtype=np.float32)
 
 
-_HEALTHY_BIOMARKERS: dict[str, dict[str, float]] = {}
+_HEALTHY_BIOMARKERS: dict[str, Biomarkers] = {}
 
 
-def healthy_biomarkers(config: PatientConfig) -> dict[str, float]:
+def healthy_biomarkers(config: PatientConfig) -> Biomarkers:
     """Biomarkers of an intact brain under `config` (computed once per config and process)."""
     key = repr(to_dict(config))
     if key not in _HEALTHY_BIOMARKERS:
@@ -132,12 +133,12 @@ class TherapyWard:
             self.history[i].append(score)
             gain = score - before[i]
             cost = self.cfg.cost_per_rep * plan.repetitions
-            rate = sessions[i]["success_rate"]
+            rate = sessions[i].success_rate
             if plan.repetitions:
                 self.success[i] = rate
             terms.append({"reward": gain - cost, "reward_gain": gain, "reward_cost": cost,
                           "repetitions": int(plan.repetitions), "success_rate": rate,
-                          "mean_reach_score": sessions[i]["mean_reach_score"]})
+                          "mean_reach_score": sessions[i].mean_reach_score})
         return terms
 
     def truncated(self, slot: int) -> bool:
@@ -154,9 +155,9 @@ class TherapyWard:
             self.success])
         parts = [np.clip(clinical, 0.0, 1.0)]
         if cfg.biomarkers:
-            ref = healthy_biomarkers(cfg.patient)
-            values = np.array([[b[k] / ref[k] if ref[k] else b[k] for k in BIOMARKER_KEYS]
-                               for b in self.batch.biomarkers()])
+            ref = healthy_biomarkers(cfg.patient).as_array()
+            values = np.stack([b.as_array() for b in self.batch.biomarkers()])
+            np.divide(values, ref, out=values, where=ref != 0)  # a zero reference: as it is
             parts.append(np.clip(np.nan_to_num(values), 0.0, BIOMARKER_MAX))
         return np.concatenate(parts, axis=1).astype(np.float32)
 

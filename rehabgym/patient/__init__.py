@@ -8,6 +8,8 @@ from rehabgym.patient.batch import Patient, PatientBatch
 from rehabgym.patient.cohort import CohortConfig, sample_cohort
 from rehabgym.patient.config import PatientConfig
 from rehabgym.patient.plan import N_DIRECTIONS, SessionPlan
+from rehabgym.patient.records import BIOMARKER_NAMES, Biomarkers, SessionOutcome
 
-__all__ = ["Assessment", "CohortConfig", "N_DIRECTIONS", "Patient", "PatientBatch",
-           "PatientConfig", "SessionPlan", "sample_cohort"]
+__all__ = ["Assessment", "BIOMARKER_NAMES", "Biomarkers", "CohortConfig", "N_DIRECTIONS",
+           "Patient", "PatientBatch", "PatientConfig", "SessionOutcome", "SessionPlan",
+           "sample_cohort"]

@@ -34,6 +34,7 @@ from rehabgym.patient import rules
 from rehabgym.patient.assessment import Assessment, healthy_rates, reach_scores, run_battery
 from rehabgym.patient.config import PatientConfig
 from rehabgym.patient.plan import SessionPlan, unit_vectors
+from rehabgym.patient.records import Biomarkers, SessionOutcome
 from rehabgym.patient.state import read_state, write_state
 from rehabgym.patient.streams import RandomStreams
 from rehabgym.reaching.loop import ClosedLoop
@@ -107,7 +108,7 @@ class PatientBatch:
 
     # ------------------------------------------------------------------ practice
     @on_one_torch_thread
-    def practice(self, plans: list[SessionPlan]) -> list[dict]:
+    def practice(self, plans: list[SessionPlan]) -> list[SessionOutcome]:
         """One session per patient; plasticity on. Every plan is checked before anything runs.
 
         Returns per patient the session's repetitions, mean reach score (0-1), success rate
@@ -131,10 +132,9 @@ class PatientBatch:
                                        threshold=top)
         self.dose += reps
         return [
-            {"repetitions": int(reps[i]),
-             "mean_reach_score": float(np.mean(s)) if len(s) else float("nan"),
-             "success_rate": float(np.mean(s >= top[i])) if len(s) else float("nan"),
-             "fatigue": float(self.fatigue[i])}
+            SessionOutcome(int(reps[i]), float(np.mean(s)) if len(s) else float("nan"),
+                           float(np.mean(s >= top[i])) if len(s) else float("nan"),
+                           float(self.fatigue[i]))
             for i, s in enumerate(scores)
         ]
 
@@ -240,7 +240,7 @@ class PatientBatch:
 
     # ------------------------------------------------------------------ read-outs
     @on_one_torch_thread
-    def biomarkers(self) -> list[dict[str, float]]:
+    def biomarkers(self) -> list[Biomarkers]:
         """What a lab could measure: rates and living fraction per area, synapses, outputs."""
         b = self.brains
         rates = self._last_rates
@@ -249,11 +249,11 @@ class PatientBatch:
         syn = b.synapse_count()
         alive_m1, alive_pm = b.alive_fraction(M1), b.alive_fraction(PM)
         return [
-            {"rate_m1": float(rates[i, area == M1].mean()),
-             "rate_pm": float(rates[i, area == PM].mean()),
-             "alive_m1": float(alive_m1[i]), "alive_pm": float(alive_pm[i]),
-             "synapses": float(syn[i]), "output_m1": float(out_m1[i]),
-             "output_pm": float(out_pm[i]), "daily_use": float(self.use[i])}
+            Biomarkers(rate_m1=float(rates[i, area == M1].mean()),
+                       rate_pm=float(rates[i, area == PM].mean()),
+                       alive_m1=float(alive_m1[i]), alive_pm=float(alive_pm[i]),
+                       synapses=float(syn[i]), output_m1=float(out_m1[i]),
+                       output_pm=float(out_pm[i]), daily_use=float(self.use[i]))
             for i in range(self.n_patients)
         ]
 
@@ -362,7 +362,7 @@ class Patient:
     def brains(self) -> Brains:
         return self.batch.brains
 
-    def practice(self, plan: SessionPlan) -> dict:
+    def practice(self, plan: SessionPlan) -> SessionOutcome:
         return self.batch.practice([plan])[0]
 
     def rest(self, days: int = 1) -> None:
@@ -371,7 +371,7 @@ class Patient:
     def assess(self) -> Assessment:
         return self.batch.assess()[0]
 
-    def biomarkers(self) -> dict[str, float]:
+    def biomarkers(self) -> Biomarkers:
         return self.batch.biomarkers()[0]
 
     def save(self, path: str | Path) -> None:

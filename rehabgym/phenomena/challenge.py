@@ -82,7 +82,7 @@ def _run_levels(cfg: ValidateConfig, lesions, seeds: list[int],
                  SessionPlan(ALL_DIRECTIONS, cfg.reps, lv[0], lv[1], lv[2])
                  for lv in levels for _ in range(m)]
         sessions = batch.practice(plans)
-        success += np.nan_to_num([s["success_rate"] for s in sessions]).reshape(len(levels), m)
+        success += np.nan_to_num([s.success_rate for s in sessions]).reshape(len(levels), m)
         batch.rest(1)
     return batch.scores.reshape(len(levels), m), success / (end - start)
 

@@ -91,10 +91,10 @@ def natural_history(cfg: ValidateConfig, lesions: list[Lesion], progress: Progre
     def record():
         scores.append([a.score for a in batch.last])
         peaks.append([np.nanmean(a.n_speed_peaks) for a in batch.last])
-        pm.append([b["output_pm"] for b in batch.biomarkers()])
+        pm.append([b.output_pm for b in batch.biomarkers()])
 
     record()
-    alive_m1 = np.array([b["alive_m1"] for b in batch.biomarkers()])
+    alive_m1 = np.array([b.alive_m1 for b in batch.biomarkers()])
     for _ in progress(range(cfg.days), desc):
         batch.rest(1)
         record()
