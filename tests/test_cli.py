@@ -78,6 +78,14 @@ def test_validate_config_with_a_typo_is_named(tmp_path: Path) -> None:
     assert not (tmp_path / "runs").exists()
 
 
+def test_validate_rows_that_are_not_measured_are_named_and_nothing_runs(tmp_path: Path) -> None:
+    res = _run("validate", "--quick", "--rows", "11", "13", cwd=tmp_path)
+    assert res.returncode == 2 and "rows: [13] not measured; allowed: [1, 2" in res.stderr
+    res = _run("validate", "--quick", "--ablate", "reward", "--rows", "10", cwd=tmp_path)
+    assert res.returncode == 2 and "under --ablate reward" in res.stderr
+    assert not (tmp_path / "runs").exists()
+
+
 def test_validate_reads_its_config(tmp_path: Path) -> None:
     (tmp_path / "v.yaml").write_text(yaml.safe_dump(
         {"seed": 3, "patient": {"plasticity": {"axon_sprout_areas": ["M1", "PM"]}}}))
