@@ -204,6 +204,20 @@ def test_a_smaller_target_lowers_success_on_the_same_reaches():
     assert default == easy and torch.equal(w_default, w_easy)
 
 
+def test_the_hardest_precision_is_too_hard_for_mild_patients():
+    """The challenge experiment's hardest level (6 cm, unassisted, precision 0.9) succeeds less
+    than half the time for mild patients (the scorecard's cohort pooled: 17 %), while the
+    default precision at the assessment distance mostly succeeds: a level that is too hard."""
+    lesions = sample_cohort(CohortConfig.preset("mild"), 4, 700)
+    batch = PatientBatch(lesions + lesions, PatientConfig(), seed=[0, 1, 2, 3] * 2)
+    batch.rest(5)
+    out = batch.practice([SessionPlan(tuple(range(8)), 32, 0.06, 0.0, 0.9)] * 4
+                         + [SessionPlan(tuple(range(8)), 32, 0.10, 0.0)] * 4)
+    hard = np.mean([o.success_rate for o in out[:4]])
+    default = np.mean([o.success_rate for o in out[4:]])
+    assert hard < 0.5 < default, (hard, default)
+
+
 def test_negative_rest_days_rejected():
     p = Patient(None, fast_config(), seed=0)
     with pytest.raises(ValueError, match="days"):
