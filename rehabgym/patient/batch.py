@@ -177,10 +177,9 @@ class PatientBatch:
             # What is reinforced: soft success on the unclipped score plus its graded part (or
             # the score itself with `success` off); the baseline is the block's mean for the
             # same direction.
-            outcome = reinforcement(reach_scores(res, cfg.score_window, clip=False),
-                                    pc.success, np.repeat(threshold[busy], r),
-                                    pc.success_width,
-                                    pc.error_weight if pc.graded else 0.0).reshape(q, r)
+            outcome = reinforcement(reach_scores(res, cfg.score_window, clip=False).reshape(q, r),
+                                    pc.success, threshold[busy, None], pc.success_width,
+                                    pc.error_weight if pc.graded else 0.0)
             adv = np.zeros((q, r))
             for j, i in enumerate(busy):
                 out[i] = np.concatenate([out[i], score[j, act_b[j]]])

@@ -219,16 +219,13 @@ def challenge_figure(cfg: ValidateConfig, res: ChallengeResult) -> Figure:
     assistance level."""
     precisions = sorted({lv[2] for lv in res.levels})
     fig = Figure(figsize=(10, 3.6 * len(precisions)))
-    axes = np.atleast_2d(fig.subplots(len(precisions), len(COHORTS), sharey=True,
-                                      squeeze=False))
+    axes = fig.subplots(len(precisions), len(COHORTS), sharey=True, squeeze=False)
     n = res.gain.shape[2]
     for row, q in enumerate(precisions):
         for c, name in enumerate(COHORTS):
             ax = axes[row, c]
             for k, a in enumerate(cfg.challenge_assistance):
                 idx = [i for i, lv in enumerate(res.levels) if lv[1] == a and lv[2] == q]
-                if not idx:
-                    continue
                 d = [100 * res.levels[i][0] for i in idx]
                 g = res.gain[c, idx]
                 half = 1.96 * g.std(1, ddof=1) / np.sqrt(g.shape[1])
