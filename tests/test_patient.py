@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from tolerance import TIGHT
 
 from rehabgym.config import ConfigError
+from rehabgym.cortex.brains import STATE_FIELDS, BrainState
 from rehabgym.cortex.lesion import Lesion, lesion_masks
 from rehabgym.cortex.plasticity import (
     RULES,
@@ -88,7 +89,7 @@ def test_invariants_hold_over_many_days():
     assert b.brains.dead_disconnected()
     assert torch.equal(b.brains.alive, alive0)  # dead stays dead
     for key in ("mag_rec", "mag_out"):
-        t = b.brains.state[key]
+        t = getattr(b.brains.state, key)
         assert torch.isfinite(t).all() and t.min() >= 0
         assert t.max() <= b.config.plasticity.max_weight
 
@@ -117,7 +118,7 @@ def test_invariants_hold_for_any_lesion_and_schedule(lesion, days):
         assert b.brains.dale_ok() and b.brains.dead_disconnected()
         assert torch.equal(b.brains.alive, alive0)
         for key in ("mag_rec", "mag_out"):
-            t = b.brains.state[key]
+            t = getattr(b.brains.state, key)
             assert torch.isfinite(t).all() and t.min() >= 0
             assert t.max() <= b.config.plasticity.max_weight
 
@@ -128,7 +129,7 @@ def test_weights_finite_and_bounded_after_200_days():
     b.rest(200)
     assert b.brains.dale_ok() and b.brains.dead_disconnected()
     for key in ("mag_rec", "mag_out"):
-        t = b.brains.state[key]
+        t = getattr(b.brains.state, key)
         assert torch.isfinite(t).all() and t.max() <= b.config.plasticity.max_weight
 
 
@@ -143,16 +144,16 @@ def test_no_plasticity_no_recovery():
 
 def test_practice_changes_the_brain_with_plasticity_on():
     p = Patient(LESION, fast_config(), seed=0)
-    before = p.brains.state["mag_out"].clone()
+    before = p.brains.state.mag_out.clone()
     p.practice(SessionPlan((0,), 16))
-    assert not torch.equal(before, p.brains.state["mag_out"])
+    assert not torch.equal(before, p.brains.state.mag_out)
 
 
 def test_same_seed_same_future_and_save_load_continue(tmp_path):
     def run(p):
         p.practice(SessionPlan((1, 5), 16, assistance=0.5))
         p.rest(1)
-        return p.assess().score, p.brains.state["mag_out"].clone()
+        return p.assess().score, p.brains.state.mag_out.clone()
 
     a = Patient(LESION, fast_config(), seed=4)
     b = Patient(LESION, fast_config(), seed=4)
@@ -179,12 +180,29 @@ def test_same_seed_same_future_and_save_load_continue(tmp_path):
 ])
 def test_bad_plan_is_rejected_and_patient_unchanged(plan, field):
     p = Patient(LESION, fast_config(), seed=0)
-    state = {k: v.clone() for k, v in p.brains.state.items()}
+    state = {k: v.clone() for k, v in p.brains.state.tensors().items()}
     day, dose = p.day, p.dose
     with pytest.raises(ValueError, match=field):
         p.practice(plan)
     assert p.day == day and p.dose == dose
-    assert all(torch.equal(state[k], p.brains.state[k]) for k in state)
+    assert all(torch.equal(state[k], getattr(p.brains.state, k)) for k in state)
+
+
+def test_the_brain_state_is_a_typed_record_that_round_trips_and_names_a_missing_field():
+    p = Patient(LESION, fast_config(), seed=0)
+    assert isinstance(p.brains.state, BrainState)
+    saved = p.brains.get_state()
+    assert tuple(saved) == STATE_FIELDS
+    p.practice(SessionPlan((0,), 10))
+    assert not torch.equal(saved["mag_out"], p.brains.state.mag_out)  # a copy, not a view
+    p.brains.set_state(saved)
+    assert all(torch.equal(v, getattr(p.brains.state, k)) for k, v in saved.items())
+    before = p.brains.state
+    with pytest.raises(ValueError, match=r"missing fields \['depression'\]"):
+        p.brains.set_state({k: v for k, v in saved.items() if k != "depression"})
+    assert p.brains.state is before
+    with pytest.raises(TypeError):
+        BrainState(**saved, weights=saved["mag_rec"])
 
 
 def test_a_smaller_target_lowers_success_on_the_same_reaches():
@@ -194,7 +212,7 @@ def test_a_smaller_target_lowers_success_on_the_same_reaches():
     def session(precision):
         p = Patient(LESION, fast_config(), seed=5)
         out = p.practice(SessionPlan((0, 2, 4, 6), 16, precision=precision))
-        return out, p.brains.state["mag_out"].clone()
+        return out, p.brains.state.mag_out.clone()
 
     (easy, w_easy), (hard, w_hard), (default, w_default) = (
         session(0.7), session(0.95), session(None))
@@ -309,19 +327,20 @@ def test_diaschisis_lowers_day_0_and_resolves_to_the_undepressed_brain():
     cfg = fast_config(diaschisis_depth=4.0, diaschisis_tau_days=1.0, **only)
     on = PatientBatch([LESION, LESION], cfg, seed=4)
     off = PatientBatch([LESION], fast_config(**{rule: False for rule in RULES}), seed=4)
-    d0 = on.brains.state["depression"].clone()
+    d0 = on.brains.state.depression.clone()
     assert d0.max() > 0.3 and (d0[:, on.brains.alive[0] == 0] == 0).all()
     day0 = on.scores[0]
     assert day0 < off.scores[0] - 5  # survivors near the infarct start depressed
     on.rest(3)
-    assert torch.allclose(on.brains.state["depression"], d0 * np.exp(-3.0), atol=1e-6)
+    assert torch.allclose(on.brains.state.depression, d0 * np.exp(-3.0), atol=1e-6)
     assert on.scores[0] > day0 + 5 and on.brains.dale_ok() and on.brains.dead_disconnected()
     on.rest(27)  # e^-30: resolved; the weights are the lesioned brain's without diaschisis
     for key in ("mag_rec", "mag_out"):
-        assert torch.allclose(on.brains.state[key][0], off.brains.state[key][0], atol=1e-5)
+        assert torch.allclose(getattr(on.brains.state, key)[0],
+                              getattr(off.brains.state, key)[0], atol=1e-5)
     assert on.scores[0] == pytest.approx(off.scores[0], abs=1.0)
     on.replace(1, LESION, seed=4)  # a new patient in a slot is depressed from day 0 again
-    assert torch.allclose(on.brains.state["depression"][1], d0[1])
+    assert torch.allclose(on.brains.state.depression[1], d0[1])
 
 
 def test_axonal_sprouting_areas_are_checked():
@@ -360,12 +379,12 @@ def test_a_patient_learns_in_a_batch_as_it_does_alone():
     plans = [SessionPlan((0, 3), 4), SessionPlan((1,), 14)]
     batch = PatientBatch([LESION, other], cfg, seed=[5, 6])
     alone = PatientBatch([LESION], cfg, seed=5)
-    before = alone.brains.state["mag_rec"][0].clone()
+    before = alone.brains.state.mag_rec[0].clone()
     batch.practice(plans)
     alone.practice(plans[:1])
-    change_alone = alone.brains.state["mag_rec"][0] - before
+    change_alone = alone.brains.state.mag_rec[0] - before
     assert float(change_alone.abs().max()) > 1e-6  # it learned something
-    torch.testing.assert_close(batch.brains.state["mag_rec"][0] - before, change_alone,
+    torch.testing.assert_close(batch.brains.state.mag_rec[0] - before, change_alone,
                                rtol=0, atol=0)
 
 
@@ -383,10 +402,11 @@ def test_a_patients_days_are_the_same_to_the_last_bit_whoever_shares_its_batch()
         alone.rest(1)
         batch.rest(1)
         assert alone.scores[0] == pytest.approx(batch.scores[1], rel=TIGHT)
-        assert torch.equal(alone.brains.state["connectivity"][0],
-                           batch.brains.state["connectivity"][1])
+        assert torch.equal(alone.brains.state.connectivity[0],
+                           batch.brains.state.connectivity[1])
         for key in ("mag_rec", "mag_out"):
-            torch.testing.assert_close(alone.brains.state[key][0], batch.brains.state[key][1],
+            torch.testing.assert_close(getattr(alone.brains.state, key)[0],
+                                       getattr(batch.brains.state, key)[1],
                                        rtol=TIGHT, atol=TIGHT)
 
 
@@ -403,7 +423,7 @@ def test_same_numbers_on_one_thread_and_on_two():
         states.append(batch.brains.state)
     assert batch.loop.threads == 2
     for key in ("mag_rec", "mag_out"):
-        assert torch.equal(states[0][key], states[1][key]), key
+        assert torch.equal(getattr(states[0], key), getattr(states[1], key)), key
 
 
 class _RunsCode:

@@ -41,7 +41,7 @@ def check(batch: PatientBatch, alive0: torch.Tensor) -> None:
     assert brains.dale_ok() and brains.dead_disconnected()
     assert torch.equal(brains.alive, alive0)  # dead stays dead
     for key in ("mag_rec", "mag_out"):
-        t = brains.state[key]
+        t = getattr(brains.state, key)
         assert torch.isfinite(t).all() and t.min() >= 0 and t.max() <= top
     assert ((batch.scores >= 0) & (batch.scores <= 100)).all()
 

@@ -51,7 +51,7 @@ def _drive_error(rate: float, homeostasis: bool = True) -> tuple[torch.Tensor, P
         b.practice([SessionPlan((0,), 24)])
         b.rest(1)
     s = b.brains.state
-    drive = (s["mag_out"] * s["corticospinal"] * s["alive"][:, None, :]).sum(-1)[0]
+    drive = (s.mag_out * s.corticospinal * s.alive[:, None, :]).sum(-1)[0]
     return (drive / b.brains.reference_drive - 1).abs(), b
 
 
@@ -60,7 +60,7 @@ def test_a_patient_keeps_its_muscles_nearer_their_healthy_drive_and_its_invarian
     on, b = _drive_error(0.5)
     assert on.mean() < off.mean()
     assert b.brains.dale_ok() and b.brains.dead_disconnected()
-    out = b.brains.state["mag_out"]
+    out = b.brains.state.mag_out
     assert torch.isfinite(out).all() and out.min() >= 0
     assert out.max() <= b.config.plasticity.max_weight
 
@@ -68,7 +68,7 @@ def test_a_patient_keeps_its_muscles_nearer_their_healthy_drive_and_its_invarian
 def test_the_homeostasis_switch_turns_spinal_scaling_off():
     _, with_rate = _drive_error(0.5, homeostasis=False)
     _, without = _drive_error(0.0, homeostasis=False)
-    assert torch.equal(with_rate.brains.state["mag_out"], without.brains.state["mag_out"])
+    assert torch.equal(with_rate.brains.state.mag_out, without.brains.state.mag_out)
 
 
 def test_only_the_chosen_areas_fibres_are_scaled_against_the_whole_drive():

@@ -40,9 +40,9 @@ def learning(plasticity: PlasticityConfig, sessions: list[tuple[Lesion, float]],
     assistance), each patient with the same seed, and each session's success rate."""
     cfg = PatientConfig(plasticity=plasticity)
     batch = PatientBatch([les for les, _ in sessions], cfg, seed=[5] * len(sessions))
-    before = {k: batch.brains.state[k].clone() for k in ("mag_rec", "mag_out")}
+    before = {k: getattr(batch.brains.state, k).clone() for k in ("mag_rec", "mag_out")}
     out = batch.practice([SessionPlan(tuple(range(8)), 64, distance, a) for _, a in sessions])
-    change = sum((batch.brains.state[k] - v).abs().sum((1, 2)) for k, v in before.items())
+    change = sum((getattr(batch.brains.state, k) - v).abs().sum((1, 2)) for k, v in before.items())
     return change.numpy(), np.array([o.success_rate for o in out]), batch
 
 
@@ -100,5 +100,5 @@ def test_the_patients_invariants_hold_under_the_success_signal() -> None:
     b, top = batch.brains, batch.config.plasticity.max_weight
     assert b.dale_ok() and b.dead_disconnected() and torch.equal(b.alive, alive)
     for key in ("mag_rec", "mag_out"):
-        t = b.state[key]
+        t = getattr(b.state, key)
         assert torch.isfinite(t).all() and t.min() >= 0 and t.max() <= top

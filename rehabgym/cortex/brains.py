@@ -8,15 +8,54 @@ masks that say who is alive. The sign of every weight stays its source's (Dale).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 import numpy as np
 import torch
 
 from rehabgym.cortex.lesion import Lesion, lesion_masks
 from rehabgym.cortex.network import Cortex, Weights, effective_weights
 
-#: tensors that make up a patient's brain state (saved, restored, replaced per patient)
-STATE_KEYS = ("mag_rec", "connectivity", "w_in", "bias", "mag_out", "corticospinal",
-              "out_bias", "alive", "distance_to_core", "target_rate", "depression")
+
+@dataclass
+class BrainState:
+    """Everything plastic or lesioned of P brains, each field a tensor [P, ...] (N neurons,
+    6 muscles): what is saved, restored and replaced per patient. A typed record, so a
+    misspelt field fails where it is written; the plasticity rules update the fields in place
+    or assign new tensors to them."""
+
+    mag_rec: torch.Tensor           #: [P, N, N] recurrent weight magnitudes (sign: the source's)
+    connectivity: torch.Tensor      #: [P, N, N] 1 where a synapse exists
+    w_in: torch.Tensor              #: [P, N, inputs] input weights
+    bias: torch.Tensor              #: [P, N] neuron biases
+    mag_out: torch.Tensor           #: [P, 6, N] corticospinal weight magnitudes (area gain in)
+    corticospinal: torch.Tensor     #: [P, 6, N] 1 where an output fibre survives
+    out_bias: torch.Tensor          #: [P, 6] muscle biases
+    alive: torch.Tensor             #: [P, N] 1 for a living neuron
+    distance_to_core: torch.Tensor  #: [P, N] distance to the infarct core (inf: no lesion)
+    target_rate: torch.Tensor       #: [P, N] homeostatic set points
+    depression: torch.Tensor        #: [P, N] diaschisis: the survivors' acute depression
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """The fields by name (the same tensors, not copies)."""
+        return {name: getattr(self, name) for name in STATE_FIELDS}
+
+    def clone(self) -> BrainState:
+        """A copy that shares no memory with this state."""
+        return BrainState(**{k: v.clone() for k, v in self.tensors().items()})
+
+    @classmethod
+    def from_tensors(cls, tensors: dict[str, torch.Tensor]) -> BrainState:
+        """The state saved as `tensors()` (copied); a ValueError naming missing fields."""
+        missing = sorted(set(STATE_FIELDS) - set(tensors))
+        if missing:
+            raise ValueError(f"brain state: missing fields {missing} (saved by an older "
+                             "rehabgym?)")
+        return cls(**{k: tensors[k].clone() for k in STATE_FIELDS})
+
+
+#: the fields of a `BrainState`, in order
+STATE_FIELDS = tuple(f.name for f in fields(BrainState))
 
 
 class Brains:
@@ -57,24 +96,24 @@ class Brains:
                 "target_rate": torch.zeros(healthy.n),
                 "depression": torch.zeros(healthy.n),  # diaschisis (set by the patient)
             }
-            self.state = {k: v.detach().clone()[None].repeat(p, *([1] * v.dim()))
-                          for k, v in base.items()}
+            self.state = BrainState(**{k: v.detach().clone()[None].repeat(p, *([1] * v.dim()))
+                                       for k, v in base.items()})
         self.lesions: list[Lesion | None] = [None] * p
         for i, lesion in enumerate(lesions):
             self.apply_lesion(i, lesion)
 
     @property
     def n_patients(self) -> int:
-        return self.state["alive"].shape[0]
+        return self.state.alive.shape[0]
 
     @property
     def n(self) -> int:
-        return self.state["alive"].shape[1]
+        return self.state.alive.shape[1]
 
     def __getattr__(self, name: str) -> torch.Tensor:
         state = self.__dict__.get("state")
-        if state is not None and name in state:
-            return state[name]
+        if state is not None and name in STATE_FIELDS:
+            return getattr(state, name)
         raise AttributeError(name)
 
     # ------------------------------------------------------------------ lesions
@@ -86,30 +125,30 @@ class Brains:
         m = lesion_masks(lesion, self.healthy.sheet)
         s = self.state
         alive = torch.as_tensor(m.alive, dtype=torch.float32)
-        s["alive"][index] = s["alive"][index] * alive
-        a = s["alive"][index]
+        s.alive[index] = s.alive[index] * alive
+        a = s.alive[index]
         # Dead neurons lose every synapse (the mask, not only the effective weight).
-        s["connectivity"][index] *= a[:, None] * a[None, :]
+        s.connectivity[index] *= a[:, None] * a[None, :]
         weak = torch.as_tensor(m.weakening, dtype=torch.float32)
-        s["mag_rec"][index] *= weak[None, :]
-        s["mag_out"][index] *= weak[None, :]
+        s.mag_rec[index] *= weak[None, :]
+        s.mag_out[index] *= weak[None, :]
         cut = torch.as_tensor(~m.corticospinal_cut, dtype=torch.float32)
-        s["corticospinal"][index] *= cut[None, :] * a[None, :]
-        s["distance_to_core"][index] = torch.as_tensor(m.distance_to_core, dtype=torch.float32)
+        s.corticospinal[index] *= cut[None, :] * a[None, :]
+        s.distance_to_core[index] = torch.as_tensor(m.distance_to_core, dtype=torch.float32)
 
     def replace(self, index: int, lesion: Lesion | None) -> None:
         """Put a fresh healthy copy in slot `index`, then apply `lesion`."""
         fresh = Brains(self.healthy, [None])
-        for k in STATE_KEYS:
-            self.state[k][index] = fresh.state[k][0]
+        for name, tensor in self.state.tensors().items():
+            tensor[index] = getattr(fresh.state, name)[0]
         self.apply_lesion(index, lesion)
 
     # ------------------------------------------------------------------ dynamics
     def weights(self) -> Weights:
         s = self.state
-        return effective_weights(s["mag_rec"], self.sign, s["connectivity"], s["w_in"],
-                                 s["bias"], s["mag_out"], s["corticospinal"], self.output_gain,
-                                 s["out_bias"], s["alive"])
+        return effective_weights(s.mag_rec, self.sign, s.connectivity, s.w_in, s.bias,
+                                 s.mag_out, s.corticospinal, self.output_gain, s.out_bias,
+                                 s.alive)
 
     # ------------------------------------------------------------------ read-outs
     def alive_fraction(self, area: int | None = None) -> np.ndarray:
@@ -146,14 +185,12 @@ class Brains:
         return ok
 
     def get_state(self) -> dict[str, torch.Tensor]:
-        return {k: v.clone() for k, v in self.state.items()}
+        """The state as data (copies of its tensors by field name), as a state file holds it."""
+        return self.state.clone().tensors()
 
     def set_state(self, state: dict[str, torch.Tensor]) -> None:
-        missing = set(STATE_KEYS) - set(state)
-        if missing:
-            raise ValueError(f"brain state: missing keys {sorted(missing)} (saved by an older "
-                             "rehabgym?)")
-        self.state = {k: state[k].clone() for k in STATE_KEYS}
+        """Restore `get_state`'s data (copied); a ValueError naming missing fields."""
+        self.state = BrainState.from_tensors(state)
 
 
-__all__ = ["Brains", "STATE_KEYS"]
+__all__ = ["BrainState", "Brains", "STATE_FIELDS"]

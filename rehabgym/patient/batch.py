@@ -82,7 +82,7 @@ class PatientBatch:
         self.baseline = np.zeros((p, d))
         self._dirty = True
         self._target_rate = healthy_rates(self.loop, self.brains, self.config)
-        self.brains.state["target_rate"][:] = torch.as_tensor(self._target_rate)
+        self.brains.state.target_rate[:] = torch.as_tensor(self._target_rate)
         rules.depress(self.brains, self.config.plasticity, slice(None))
         self.last: list[Assessment] = self.assess()
         self.baseline[:] = np.stack([a.profile for a in self.last]) / 100.0
@@ -264,7 +264,7 @@ class PatientBatch:
         if not 0 <= index < self.n_patients:
             raise ValueError(f"index: allowed 0..{self.n_patients - 1}, got {index}")
         self.brains.replace(index, lesion)
-        self.brains.state["target_rate"][index] = torch.as_tensor(self._target_rate)
+        self.brains.state.target_rate[index] = torch.as_tensor(self._target_rate)
         rules.depress(self.brains, self.config.plasticity, slice(index, index + 1))
         self.day[index], self.dose[index], self.fatigue[index], self.use[index] = 0, 0, 0.0, 1.0
         self._dirty = True
