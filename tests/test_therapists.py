@@ -115,7 +115,7 @@ def test_heuristics_take_arguments_in_their_spec() -> None:
 def test_adaptive_at_one_distance_climbs_the_assistance_levels_only() -> None:
     space = spaces.MultiDiscrete([9, 3, 4, 4])
     t = AdaptiveTherapist(space, distance=1)
-    assert t.ladder == [(1, 3), (1, 2), (1, 1), (1, 0)]  # most assistance first, at 10 cm
+    assert t.ladder == [(1, 3, 0), (1, 2, 0), (1, 1, 0), (1, 0, 0)]  # most assisted first, 10 cm
     info = {"score": 0.0, "profile": np.full(8, 50.0)}
     t.reset(np.zeros(13), info)
     assert tuple(t.act(np.zeros(13), info)[1:3]) == (1, 3)
@@ -132,23 +132,23 @@ def test_adaptive_climbs_after_success_steps_down_after_failure_and_picks_the_wo
     t.reset(np.zeros(13), info)
     first = t.act(np.zeros(13), info)
     assert first[0] == 1  # the lowest direction
-    rung = t.ladder.index((int(first[1]), int(first[2])))
+    rung = t.ladder.index((int(first[1]), int(first[2]), 0))
     assert rung == round(0.5 * (len(t.ladder) - 1))  # the start follows the score
     t.observe(np.zeros(13), 0.0, {**info, "success_rate": 0.95})
     harder = t.act(np.zeros(13), info)
-    assert t.ladder.index((int(harder[1]), int(harder[2]))) == rung + 1
+    assert t.ladder.index((int(harder[1]), int(harder[2]), 0)) == rung + 1
     for rate in (0.75, float("nan")):  # within the band, or a rest day: stay
         t.observe(np.zeros(13), 0.0, {**info, "success_rate": rate})
-        assert t.ladder.index(tuple(int(x) for x in t.act(np.zeros(13), info)[1:3])) == rung + 1
+        assert t.ladder.index((*(int(x) for x in t.act(np.zeros(13), info)[1:3]), 0)) == rung + 1
     t.observe(np.zeros(13), 0.0, {**info, "success_rate": 0.2})
     t.observe(np.zeros(13), 0.0, {**info, "success_rate": 0.2})
     easier = t.act(np.zeros(13), info)
-    assert t.ladder.index((int(easier[1]), int(easier[2]))) == rung - 1
+    assert t.ladder.index((int(easier[1]), int(easier[2]), 0)) == rung - 1
 
 
 def test_adaptive_ladder_runs_from_most_assisted_and_nearest_to_unassisted_and_farthest() -> None:
     t = AdaptiveTherapist(spaces.MultiDiscrete([9, 3, 4, 4]))
-    assert t.ladder[0] == (0, 3) and t.ladder[-1] == (2, 0)
+    assert t.ladder[0] == (0, 3, 0) and t.ladder[-1] == (2, 0, 0)
     assert len(set(t.ladder)) == 12
     weak = AdaptiveTherapist(spaces.MultiDiscrete([9, 3, 4, 4]))
     weak.reset(np.zeros(13), {"score": 5.0})

@@ -41,6 +41,10 @@ class TherapyEnvConfig:
         distances: reach distances (m) the action can choose from.
         assistance_levels: assistance levels in [0, 1] the action can choose from.
         repetition_levels: repetitions per session the action can choose from.
+        precision_levels: success thresholds on the reach score (`SessionPlan.precision`: a
+            higher one is a smaller target, Fitts 1954) a fifth action entry chooses from, in
+            increasing order; empty (the default, v0-v2): no such entry, every session uses
+            the patient's own threshold (`plasticity.success_threshold`, 0.7).
         dose_scale: repetitions that map to 1.0 in the "dose so far" observation
             (default: horizon_days × the largest repetition level, when 0).
         fatigue_scale: fatigue that maps to 1.0 in the observation (clipped to [0, 1]).
@@ -58,6 +62,7 @@ class TherapyEnvConfig:
     distances: tuple[Annotated[float, DISTANCES], ...] = DEFAULT_DISTANCES
     assistance_levels: tuple[Fraction, ...] = DEFAULT_ASSISTANCE
     repetition_levels: tuple[Annotated[int, Range(1)], ...] = (15, 30, 60, 120)
+    precision_levels: tuple[Annotated[float, Range(0.01, 0.99)], ...] = ()
     dose_scale: NonNegative = 0.0
     fatigue_scale: Positive = 1.0
     biomarkers: bool = False
@@ -72,6 +77,9 @@ class TherapyEnvConfig:
         for name in ("distances", "assistance_levels", "repetition_levels"):
             if len(getattr(self, name)) < 1:
                 raise ConfigError(f"{name}: needs at least one level, got {getattr(self, name)!r}")
+        if any(b <= a for a, b in zip(self.precision_levels, self.precision_levels[1:])):
+            raise ConfigError(f"precision_levels: must increase (easiest first), got "
+                              f"{self.precision_levels!r}")
         if self.patient.n_directions != N_DIRECTIONS:
             raise ConfigError(f"patient.n_directions: the environments' actions and observations "
                               f"have {N_DIRECTIONS} directions, got {self.patient.n_directions}")

@@ -36,14 +36,16 @@ class TherapyEnv(gym.Env):
     | 1 | reach distance | index into `distances` (m), default (0.06, 0.10, 0.14) |
     | 2 | assistance | index into `assistance_levels`, default (0.0, 0.25, 0.5, 1.0) |
     | 3 | repetitions | index into `repetition_levels`, default (15, 30, 60, 120) |
+    | 4 | precision (**) | index into `precision_levels`: the reach score a success needs |
 
     (*) only with `all_directions`: the session's repetitions go to all 8 directions in turn.
-    On a rest day entries 1-3 are ignored. With `action_type="discrete"` the space is
-    `Discrete(8 * n_dist * n_assist * n_reps + 1)` (9 * … with `all_directions`): the C-order
-    flat index of entries 0-3 with direction 0..7 (8 = all), and the last index for the rest day
-    (for DQN-style agents). An action outside the space, or of a non-integer dtype or wrong
-    shape, raises a `ValueError` naming the action and the space before anything is simulated:
-    the patient is unchanged.
+    (**) only with `precision_levels` (default none): a higher level is a smaller target.
+    On a rest day entries 1-4 are ignored. With `action_type="discrete"` the space is
+    `Discrete(8 * n_dist * n_assist * n_reps (* n_precision) + 1)` (9 * … with
+    `all_directions`): the C-order flat index of entries 0-3 (0-4) with direction 0..7 (8 =
+    all), and the last index for the rest day (for DQN-style agents). An action outside the
+    space, or of a non-integer dtype or wrong shape, raises a `ValueError` naming the action
+    and the space before anything is simulated: the patient is unchanged.
 
     ## Observation Space
     `Box(0, high, (13,), float32)`, `(21,)` for the biomarker variant:
@@ -84,9 +86,9 @@ class TherapyEnv(gym.Env):
     ## Arguments
     `config`: a `TherapyEnvConfig`, a YAML path or a dict (unknown keys are an error); the
     keyword arguments (`horizon_days`, `start_day`, `cohort`, `cost_per_rep`, `distances`,
-    `assistance_levels`, `repetition_levels`, `dose_scale`, `fatigue_scale`, `biomarkers`,
-    `action_type`, `all_directions`, `patient`) override it; defaults are those of
-    `TherapyEnvConfig`.
+    `assistance_levels`, `repetition_levels`, `precision_levels`, `dose_scale`,
+    `fatigue_scale`, `biomarkers`, `action_type`, `all_directions`, `patient`) override it;
+    defaults are those of `TherapyEnvConfig`.
     `render_mode`: None, "rgb_array" (trajectories of the last assessment and the score curve
     so far, as an H×W×3 uint8 array) or "human" (the same figure in a matplotlib window).
 
@@ -120,6 +122,7 @@ class TherapyEnv(gym.Env):
         distances: tuple[float, ...] | None = None,
         assistance_levels: tuple[float, ...] | None = None,
         repetition_levels: tuple[int, ...] | None = None,
+        precision_levels: tuple[float, ...] | None = None,
         dose_scale: float | None = None,
         fatigue_scale: float | None = None,
         biomarkers: bool | None = None,
@@ -130,9 +133,9 @@ class TherapyEnv(gym.Env):
         self.config = resolve_config(
             config, horizon_days=horizon_days, start_day=start_day, cohort=cohort,
             cost_per_rep=cost_per_rep, distances=distances, assistance_levels=assistance_levels,
-            repetition_levels=repetition_levels, dose_scale=dose_scale,
-            fatigue_scale=fatigue_scale, biomarkers=biomarkers, action_type=action_type,
-            all_directions=all_directions, patient=patient)
+            repetition_levels=repetition_levels, precision_levels=precision_levels,
+            dose_scale=dose_scale, fatigue_scale=fatigue_scale, biomarkers=biomarkers,
+            action_type=action_type, all_directions=all_directions, patient=patient)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode: {render_mode!r} is not one of "
                              f"{self.metadata['render_modes']} or None")

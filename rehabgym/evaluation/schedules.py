@@ -72,21 +72,26 @@ class SchedulesConfig:
 
 
 def fixed_schedules(cfg: SchedulesConfig) -> list[str]:
-    """Every rule at every distance, assistance and repetition level, as therapist specs."""
+    """Every rule at every distance, assistance and repetition level (and precision level,
+    with the env's `precision_levels`), as therapist specs."""
     env = cfg.env
-    return [f"{rule}(distance={d}, assistance={a}, reps={r})" for rule in cfg.rules
+    precisions = [f", precision={p}" for p in range(len(env.precision_levels))] or [""]
+    return [f"{rule}(distance={d}, assistance={a}, reps={r}{p})" for rule in cfg.rules
             for d in range(len(env.distances)) for a in range(len(env.assistance_levels))
-            for r in range(len(env.repetition_levels))]
+            for r in range(len(env.repetition_levels)) for p in precisions]
 
 
 def describe(spec: str, env: TherapyEnvConfig) -> str:
-    """A schedule's spec in the env's units: `worst_first 10 cm, assistance 0.25, 60 reps`."""
+    """A schedule's spec in the env's units: `worst_first 10 cm, assistance 0.25, 60 reps`
+    (`, precision 0.9` with a precision level)."""
     name, lv = parse_spec(spec)
     if not {"distance", "assistance", "reps"} <= lv.keys():
         return spec
+    precision = (f", precision {env.precision_levels[lv['precision']]:g}"
+                 if "precision" in lv and env.precision_levels else "")
     return (f"{name} {100 * env.distances[lv['distance']]:.0f} cm, assistance "
             f"{env.assistance_levels[lv['assistance']]:g}, "
-            f"{env.repetition_levels[lv['reps']]} reps")
+            f"{env.repetition_levels[lv['reps']]} reps{precision}")
 
 
 def _returns(specs: list[str], seeds: list[int], env: TherapyEnvConfig, max_batch: int,

@@ -6,7 +6,8 @@ info)` to choose the day's session, `observe(obs, reward, info)` to see its outc
 
 The action is the environment's `MultiDiscrete([9, n_dist, n_assist, n_reps])`: entry 0 is a
 center-out direction 0..7 or 8 = rest day (or 9 = all directions, with the environment's
-`all_directions`), then indices into the distance, assistance and repetition levels. The
+`all_directions`), then indices into the distance, assistance and repetition levels (and the
+precision levels, with the environment's `precision_levels`). The
 assessment profile (0–100 per direction) is read from `info["profile"]` when the environment
 gives it, else from the first 8 observation entries (profile / 100).
 """
@@ -37,6 +38,8 @@ class Therapist(abc.ABC):
         seed: seed of the therapist's own randomness (exploration, tie breaks).
         distance, assistance, reps: fixed level indices for the non-direction action entries;
             None picks the middle level.
+        precision: fixed precision level index, for an action space with the precision entry
+            (None: level 0, the least demanding).
     """
 
     name = "therapist"
@@ -48,6 +51,7 @@ class Therapist(abc.ABC):
         distance: int | None = None,
         assistance: int | None = None,
         reps: int | None = None,
+        precision: int | None = None,
     ) -> None:
         if not isinstance(action_space, spaces.MultiDiscrete):
             raise TypeError(
@@ -55,10 +59,15 @@ class Therapist(abc.ABC):
         self.action_space = action_space
         self.nvec = np.asarray(action_space.nvec, dtype=np.int64)
         self.rng = np.random.default_rng(seed)
-        levels = [distance, assistance, reps]
-        self.levels = np.array(
-            [n // 2 if lv is None else lv for n, lv in zip(self.nvec[1:], levels)], dtype=np.int64)
-        for name, lv, n in zip(("distance", "assistance", "reps"), self.levels, self.nvec[1:]):
+        if precision is not None and len(self.nvec) < 5:
+            raise ValueError(f"precision: the action space {action_space} has no precision "
+                             f"entry; make the environment with precision_levels")
+        middle = [n // 2 for n in self.nvec[1:4]] + [0]  # precision: the least demanding
+        levels = [distance, assistance, reps, precision]
+        self.levels = np.array([m if lv is None else lv for m, lv, _ in
+                                zip(middle, levels, self.nvec[1:])], dtype=np.int64)
+        for name, lv, n in zip(("distance", "assistance", "reps", "precision"), self.levels,
+                               self.nvec[1:]):
             if not 0 <= lv < n:
                 raise ValueError(f"{name}: level {lv} is outside 0..{n - 1}")
 
@@ -77,6 +86,8 @@ class Therapist(abc.ABC):
     def set_state(self, state: dict[str, Any]) -> None:
         """Continue from `get_state`'s state."""
         for key, value in state.items():
+            if key in _FIXED:  # fixed at construction (a state saved by an older rehabgym)
+                continue
             current = getattr(self, key)
             if isinstance(current, np.random.Generator):
                 current.bit_generator.state = value["generator"]
@@ -96,8 +107,8 @@ class Therapist(abc.ABC):
         """The outcome of the last action (the next assessment)."""
 
 
-#: attributes fixed at construction that `get_state` leaves out
-_FIXED = ("action_space", "nvec")
+#: attributes fixed at construction that `get_state` leaves out and `set_state` keeps
+_FIXED = ("action_space", "nvec", "ladder")
 
 
 def _to_data(value: Any) -> Any:

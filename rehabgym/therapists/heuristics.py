@@ -163,7 +163,9 @@ class AdaptiveTherapist(Therapist):
     2019 put learning at an intermediate success rate). The direction is the one most in need:
     the lowest score of the last assessment. Repetitions are the fixed level. Given a
     `distance`, the ladder is the assistance levels alone at that distance, as robot-aided
-    therapy adapts the robot's assistance to targets at one radius (Krebs et al. 2003).
+    therapy adapts the robot's assistance to targets at one radius (Krebs et al. 2003). With
+    the environment's precision entry, the rungs above the hardest reach demand more precision
+    (a smaller target: too easy a task is made harder, not left).
     """
 
     name = "adaptive"
@@ -178,7 +180,13 @@ class AdaptiveTherapist(Therapist):
         self.target, self.band = target, band
         n_dist, n_assist = int(self.nvec[1]), int(self.nvec[2])
         distances = range(n_dist) if levels.get("distance") is None else [int(self.levels[0])]
-        self.ladder = [(d, a) for a in range(n_assist - 1, -1, -1) for d in distances]
+        #: rungs (distance, assistance, precision) from easiest to hardest; with the precision
+        #: entry (not fixed), smaller targets are the rungs above the hardest reach
+        precision = int(self.levels[3]) if len(self.nvec) > 4 else 0
+        self.ladder = [(d, a, precision) for a in range(n_assist - 1, -1, -1) for d in distances]
+        if len(self.nvec) > 4 and levels.get("precision") is None:
+            d, a, _ = self.ladder[-1]
+            self.ladder += [(d, a, p) for p in range(1, int(self.nvec[4]))]
         self.rung: int | None = None
         self.practised = False
 
@@ -192,7 +200,9 @@ class AdaptiveTherapist(Therapist):
             self.rung = int(np.clip(round(score / 100.0 * (len(self.ladder) - 1)), 0,
                                     len(self.ladder) - 1))
         action = self.session(int(np.argmin(profile)))
-        action[1], action[2] = self.ladder[self.rung]
+        action[1], action[2], precision = self.ladder[self.rung]
+        if len(self.nvec) > 4:
+            action[4] = precision
         self.practised = True
         return action
 

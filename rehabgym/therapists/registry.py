@@ -63,7 +63,7 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     cls = HEURISTICS[name]
     named = {p.name for p in inspect.signature(cls).parameters.values()
              if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
-    allowed = sorted((named | {"distance", "assistance", "reps", "params"})
+    allowed = sorted((named | {"distance", "assistance", "reps", "precision", "params"})
                      - {"action_space", "seed"})
     kwargs: dict[str, Any] = {}
     for item in filter(None, (a.strip() for a in (match.group(2) or "").split(","))):

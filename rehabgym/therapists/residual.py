@@ -3,7 +3,8 @@
 The learner sees the patient's observation and the heuristic's proposed action, and chooses a
 *correction*: entry 0 keeps the heuristic's direction (0) or replaces it by direction value
 k - 1 (a direction, rest or, with `all_directions`, all); entries 1-3 move the distance,
-assistance and repetition levels by -1, 0 or +1 (indices 0, 1, 2; clipped to the levels).
+assistance and repetition levels (and entry 4 the precision level, with the environment's
+`precision_levels`) by -1, 0 or +1 (indices 0, 1, 2; clipped to the levels).
 The zero correction `[0, 1, 1, 1]` is the heuristic's own action, so a learner that starts
 there starts from what the rule knows (residual policy learning: Silver et al. 2018,
 Johannink et al. 2019) and has to learn only where the rule errs.
