@@ -26,7 +26,7 @@ def update(kappa: float, rates_at_mean: bool) -> dict[str, np.ndarray]:
     batch = PatientBatch([Lesion(focal_radius=0.4, seed=1)] * 2, PatientConfig(plasticity=pc),
                          seed=[3, 4])
     b = batch.brains
-    n, m = b.n, b.state["mag_out"].shape[1]
+    n, m = b.n, b.state.mag_out.shape[1]
     rng = np.random.default_rng(0)
     mean = rng.uniform(0.0, 0.5, (2, n)).astype(np.float32)
     if rates_at_mean:
@@ -36,9 +36,9 @@ def update(kappa: float, rates_at_mean: bool) -> dict[str, np.ndarray]:
     res = SimpleNamespace(rates=np.ascontiguousarray(rates, dtype=np.float32).reshape(8, 5, n),
                           noise=rng.normal(0, 1, (8, 5, n + m)).astype(np.float32))
     adv = np.array([[0.3, -0.1, 0.2, -0.4], [-0.2, 0.5, 0.1, -0.3]])
-    before = {k: b.state[k].clone() for k in ("mag_rec", "mag_out")}
+    before = {k: getattr(b.state, k).clone() for k in ("mag_rec", "mag_out")}
     rules.reward_rule(b, pc, res, adv, np.arange(2), np.array([4, 4]), np.ones(2), 1, mean)
-    return {k: (b.state[k] - v).numpy() for k, v in before.items()}
+    return {k: (getattr(b.state, k) - v).numpy() for k, v in before.items()}
 
 
 def test_at_one_a_neuron_at_its_mean_rate_teaches_its_output_synapses_nothing() -> None:

@@ -124,3 +124,13 @@ def test_schedules_enumerate_and_describe_the_precision_levels() -> None:
     plain = SchedulesConfig(rules=("worst_first",))
     assert describe(fixed_schedules(plain)[0], plain.env) == \
         "worst_first 6 cm, assistance 0, 15 reps"
+
+
+def test_an_adaptive_state_saved_with_its_old_two_entry_ladder_still_restores() -> None:
+    space = action_space(TherapyEnvConfig(precision_levels=(0.7, 0.9)))
+    adaptive = make_therapist("adaptive", space, 0)
+    state = adaptive.get_state()
+    assert "ladder" not in state  # fixed at construction, not memory
+    old = {**state, "rung": 4, "ladder": [[0, 3], [1, 3]]}  # as saved before the entry existed
+    adaptive.set_state(old)
+    assert adaptive.rung == 4 and adaptive.ladder[-1] == (2, 0, 1)

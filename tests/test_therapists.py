@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -69,10 +71,19 @@ def test_unknown_therapist_names_the_allowed() -> None:
 
 def test_sb3_therapist_unflattens_discrete_actions() -> None:
     space = FakeTherapyEnv().action_space
-    t = SB3Therapist(model=None, action_space=space)
+    t = SB3Therapist(model=SimpleNamespace(action_space=spaces.Discrete(8 * 48 + 1)),
+                     action_space=space)
     flat = np.array([0, 1, 8 * 48 - 1, 8 * 48])
     np.testing.assert_array_equal(
         t.unflatten(flat), [[0, 0, 0, 0], [0, 0, 0, 1], [7, 2, 3, 3], [REST, 0, 0, 0]])
+
+
+@pytest.mark.parametrize("model_space", [spaces.Discrete(8 * 48 * 2 + 1),
+                                         spaces.MultiDiscrete([9, 3, 4, 4, 2])])
+def test_a_model_of_another_action_space_is_refused_naming_both(model_space) -> None:
+    space = FakeTherapyEnv().action_space  # [9, 3, 4, 4]: no precision entry
+    with pytest.raises(ValueError, match="trained on the action space"):
+        SB3Therapist(model=SimpleNamespace(action_space=model_space), action_space=space)
 
 
 def test_sb3_therapist_samples_its_policy_with_its_own_seed() -> None:

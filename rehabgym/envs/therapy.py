@@ -28,7 +28,8 @@ class TherapyEnv(gym.Env):
 
     ## Action Space
     `MultiDiscrete([9, len(distances), len(assistance_levels), len(repetition_levels)])`, with
-    10 direction values when `all_directions` is set:
+    10 direction values when `all_directions` is set and a fifth entry, `len(precision_levels)`,
+    when precision levels are given:
 
     | index | meaning | values |
     |---|---|---|

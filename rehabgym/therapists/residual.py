@@ -41,7 +41,7 @@ def zero_correction(nvec: np.ndarray) -> np.ndarray:
 
 
 def apply_correction(base: np.ndarray, correction: np.ndarray, nvec: np.ndarray) -> np.ndarray:
-    """[..., 4] environment actions: the heuristic's `base` actions corrected."""
+    """[..., entries] environment actions: the heuristic's `base` actions corrected."""
     base = np.asarray(base, dtype=np.int64)
     correction = np.asarray(correction, dtype=np.int64)
     nvec = np.asarray(nvec, dtype=np.int64)
@@ -52,7 +52,7 @@ def apply_correction(base: np.ndarray, correction: np.ndarray, nvec: np.ndarray)
 
 
 def augment(obs: np.ndarray, base: np.ndarray, nvec: np.ndarray) -> np.ndarray:
-    """[..., obs_dim + 4] float32: the observation followed by the heuristic's action, each
+    """[..., obs_dim + entries] float32: the observation followed by the heuristic's action, each
     entry scaled to [0, 1] by its number of values."""
     scale = np.maximum(np.asarray(nvec, dtype=np.float64) - 1, 1)
     return np.concatenate([np.asarray(obs, dtype=np.float32),
@@ -171,7 +171,7 @@ class ResidualVectorEnv(gym.vector.VectorWrapper):
         self._ended = np.array(state["ended"], dtype=bool)
 
     def base_actions(self) -> np.ndarray:
-        """[N, 4] the heuristics' actions for the next day (what a zero correction does)."""
+        """[N, entries] the heuristics' actions for the next day (what a zero correction does)."""
         return self._base.copy()
 
     def _admit(self, obs: np.ndarray, info: dict[str, Any], which: np.ndarray) -> None:

@@ -18,7 +18,12 @@ from gymnasium import spaces
 from rehabgym.config import ConfigError
 from rehabgym.envs.actions import unflatten_action
 from rehabgym.therapists.base import Therapist
-from rehabgym.therapists.residual import apply_correction, augment, check_base_space
+from rehabgym.therapists.residual import (
+    apply_correction,
+    augment,
+    check_base_space,
+    correction_space,
+)
 
 #: the attribute a residual model carries (saved with it): its heuristic's spec
 RESIDUAL_ATTRIBUTE = "rehabgym_residual"
@@ -48,6 +53,24 @@ class SB3Therapist(Therapist):
         self.model = model
         self.obs_rms = obs_rms
         self.deterministic = deterministic
+        self._check_model_space()
+
+    def _check_model_space(self) -> None:
+        """A ValueError naming both spaces when the model was trained on another action
+        space (e.g. without the precision entry): its actions would be decoded wrongly."""
+        space = self.model.action_space
+        if isinstance(space, spaces.Discrete):
+            flat = int((self.nvec[0] - 1) * np.prod(self.nvec[1:])) + 1
+            ok = int(space.n) == flat
+        else:
+            ok = np.array_equal(np.asarray(space.nvec), self.expected_nvec())
+        if not ok:
+            raise ValueError(f"model: trained on the action space {space}, which is not the "
+                             f"environment's {self.action_space} (or its flattening)")
+
+    def expected_nvec(self) -> np.ndarray:
+        """The MultiDiscrete nvec the model's actions must have (the environment's)."""
+        return self.nvec
 
     def features(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
         """What the model sees of today's observation (the observation itself)."""
@@ -113,6 +136,10 @@ class ResidualTherapist(SB3Therapist):
         check_base_space(action_space)
         self.base = base
         self._proposal = np.zeros(len(self.nvec), dtype=np.int64)
+
+    def expected_nvec(self) -> np.ndarray:
+        """A residual model outputs corrections (`correction_space` of the environment's)."""
+        return correction_space(self.nvec).nvec
 
     def reset(self, obs: np.ndarray, info: dict[str, Any]) -> None:
         self.base.reset(obs, info)

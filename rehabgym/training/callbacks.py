@@ -34,8 +34,9 @@ from rehabgym.training.config import TrainConfig
 from rehabgym.training.resume import can_resume_exactly, resume_file, save_resume
 
 TB_ONLY = ("stdout", "log", "json", "csv")  # logger formats that cannot show figures/hparams
-#: the action's entries, as the `actions/…` histograms name them
-ACTION_ENTRIES = ("direction", "distance", "assistance", "repetitions")
+#: the action's entries, as the `actions/…` histograms name them (precision: with the
+#: environment's `precision_levels`)
+ACTION_ENTRIES = ("direction", "distance", "assistance", "repetitions", "precision")
 
 
 @contextmanager
@@ -208,7 +209,7 @@ class RecoveryEvalCallback(BaseCallback):
         control = self.references["no_therapy"]
         for name, ref in self.references.items():
             log.record(f"reference/final_score/{name}", float(np.mean(ref.final)))
-        for k, entry in enumerate(ACTION_ENTRIES):
+        for k, entry in enumerate(ACTION_ENTRIES[:res.actions.shape[-1]]):
             log.record(f"actions/{entry}", res.actions[:, :, k].ravel().astype(np.float64),
                        exclude=TB_ONLY)
         final = float(np.mean(res.final))

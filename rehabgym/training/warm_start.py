@@ -74,7 +74,7 @@ def _demonstrate(spec: str, seeds: Sequence[int], env_id: str,
 
 def demonstrations(spec: str, seeds: Sequence[int], env_id: str, env_kwargs: dict[str, Any],
                    workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """([M, obs_dim] observations, [M, 4] actions): the heuristic `spec` treating each seeded
+    """([M, obs_dim] observations, [M, entries] actions): the heuristic `spec` treating each seeded
     patient for one episode (split over `workers` processes; None: the cores)."""
     workers = min(workers or os.cpu_count() or 1, len(seeds))
     if workers <= 1:
@@ -124,7 +124,7 @@ def clone(policy: Any, obs: np.ndarray, actions: np.ndarray, epochs: int = 200,
 
 
 def agreement(policy: Any, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
-    """[4] the fraction of days on which the policy's most probable action matches each
+    """[entries] the fraction of days on which the policy's most probable action matches each
     entry of the heuristic's."""
     predicted, _ = policy.predict(np.asarray(obs, dtype=np.float32), deterministic=True)
     return (np.asarray(predicted) == np.asarray(actions)).mean(axis=0)

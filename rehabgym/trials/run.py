@@ -35,7 +35,7 @@ class TrialResult:
     strata: np.ndarray  # [N] stratum of the acute score
     arms: np.ndarray  # [N] arm index (into config.arms)
     scores: np.ndarray  # [N, T + 1] motor score by therapy day (0: the start of therapy)
-    actions: np.ndarray  # [N, T, 4]
+    actions: np.ndarray  # [N, T, entries] (4, or 5 with precision levels)
     rewards: np.ndarray  # [N, T]
     dose: np.ndarray  # [N] repetitions practised
     lesions: list[dict[str, float]]  # each patient's lesion (its summary)
