@@ -67,7 +67,7 @@ def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["ppo_therapy", "ppo_therapy_long", "ppo_residual_long",
-                                  "a2c_therapy", "dqn_therapy"])
+                                  "ppo_residual_long_keep05", "a2c_therapy", "dqn_therapy"])
 def test_shipped_configs_load(name: str) -> None:
     root = Path(__file__).resolve().parent.parent
     cfg = load_train_config(root / "configs" / f"{name}.yaml")
