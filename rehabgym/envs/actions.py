@@ -40,8 +40,14 @@ def action_space(cfg: TherapyEnvConfig) -> spaces.Space:
     """
     nvec = multidiscrete_nvec(cfg)
     if cfg.action_type == "discrete":
-        return spaces.Discrete(int((nvec[0] - 1) * np.prod(nvec[1:])) + 1)
+        return spaces.Discrete(discrete_size(nvec))
     return spaces.MultiDiscrete(nvec)
+
+
+def discrete_size(nvec: np.ndarray) -> int:
+    """The number of actions of the Discrete flattening of `MultiDiscrete(nvec)`: every
+    practice session, and one rest day."""
+    return int((nvec[0] - 1) * np.prod(nvec[1:])) + 1
 
 
 def check_action(action: Any, space: spaces.Space) -> np.ndarray:

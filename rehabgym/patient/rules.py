@@ -105,8 +105,7 @@ def daily_rules(brains: Brains, pc: PlasticityConfig, day: np.ndarray, last_rate
     s = brains.state
     if pc.diaschisis and bool(s.depression.any()):
         s.depression, lift = resolve(s.depression, pc.diaschisis_tau_days)
-        s.mag_rec, s.mag_out = scale_outputs(s.mag_rec, s.mag_out, lift,
-                                                   pc.max_weight)
+        s.mag_rec, s.mag_out = scale_outputs(s.mag_rec, s.mag_out, lift, pc.max_weight)
     gain = torch.as_tensor(window_gain(day, pc), dtype=torch.float32)
     if pc.homeostasis:
         rate = torch.as_tensor(last_rates, dtype=torch.float32)

@@ -16,7 +16,7 @@ import torch
 from gymnasium import spaces
 
 from rehabgym.config import ConfigError
-from rehabgym.envs.actions import unflatten_action
+from rehabgym.envs.actions import discrete_size, unflatten_action
 from rehabgym.therapists.base import Therapist
 from rehabgym.therapists.residual import (
     apply_correction,
@@ -60,8 +60,7 @@ class SB3Therapist(Therapist):
         space (e.g. without the precision entry): its actions would be decoded wrongly."""
         space = self.model.action_space
         if isinstance(space, spaces.Discrete):
-            flat = int((self.nvec[0] - 1) * np.prod(self.nvec[1:])) + 1
-            ok = int(space.n) == flat
+            ok = int(space.n) == discrete_size(self.nvec)
         else:
             ok = np.array_equal(np.asarray(space.nvec), self.expected_nvec())
         if not ok:
