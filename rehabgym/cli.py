@@ -37,6 +37,7 @@ from rehabgym.healthy.criteria import check_healthy
 from rehabgym.healthy.demo import DemoConfig, run_demo
 from rehabgym.healthy.pretrain import PretrainConfig, pretrain
 from rehabgym.phenomena import ValidateConfig, validate
+from rehabgym.phenomena.calibrate import CalibrateConfig, calibrate
 from rehabgym.phenomena.pool import pool
 from rehabgym.phenomena.validate import selected_rows
 from rehabgym.runtime.heap import limit_heap
@@ -293,6 +294,41 @@ def _add_pool(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_pool)
 
 
+def _run_calibrate(args: argparse.Namespace) -> int:
+    try:
+        cfg = _configured(CalibrateConfig, args.config,
+                          {"trials": args.trials, "workers": args.workers})
+    except (ConfigError, FileNotFoundError) as exc:
+        print(f"rehabgym calibrate: bad config: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else _timestamped("runs/calibrate")
+    try:
+        res = calibrate(cfg, out)
+    except ConfigError as exc:
+        print(f"rehabgym calibrate: {exc}", file=sys.stderr)
+        return 2
+    start = res["start_objective"]
+    print(f"best: trial {res['best_trial']}, objective {res['objective']:.2f} (the patient as "
+          f"it was: {'—' if start is None else f'{start:.2f}'}), rows passing pooled over seeds "
+          f"{res['seeds']}: {res['passed']} ({res['trials']} trials)")
+    print(f"its table: {res['table']}; its parameters: {out / 'calibrated.yaml'} "
+          f"(`rehabgym validate --config` reads it)")
+    return 0
+
+
+def _add_calibrate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("calibrate", help="search the patient's parameters (Optuna) against the "
+                       "phenomena table pooled over the tuning seeds; writes calibrated.yaml")
+    p.add_argument("--config", help="YAML overriding CalibrateConfig's defaults (space, seeds, "
+                   "the validate cohort)")
+    p.add_argument("--trials", type=_count, default=None, help="trials in all (default 24)")
+    p.add_argument("--workers", type=_count, default=None,
+                   help="processes a trial's seeds run on (default: the cores)")
+    p.add_argument("--out", help="output folder (default: runs/calibrate/<timestamp>/); the "
+                   "same folder continues a killed search")
+    p.set_defaults(func=_run_calibrate)
+
+
 # ---------------------------------------------------------------- train / evaluate
 def _run_train(args: argparse.Namespace) -> int:
     config = args.config
@@ -508,7 +544,8 @@ def _add_trial(sub: argparse._SubParsersAction) -> None:
 
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_demo, _add_bench, _add_pretrain, _add_evaluate_healthy, _add_validate, _add_pool,
-    _add_train, _add_clone, _add_evaluate, _add_schedules, _add_tune, _add_trial]
+    _add_calibrate, _add_train, _add_clone, _add_evaluate, _add_schedules, _add_tune,
+    _add_trial]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -139,6 +139,25 @@ def spearman_estimate(a: np.ndarray, b: np.ndarray) -> Estimate:
     return Estimate(rho, math.tanh(z - half), math.tanh(z + half), float(res.pvalue), n)
 
 
+def ratio_estimate(a: np.ndarray, b: np.ndarray, null: float = 1.0, n_boot: int = 10000,
+                   seed: int = 0) -> Estimate:
+    """Ratio of the means of paired samples, mean(a) / mean(b), with its 95 % bootstrap
+    percentile interval (pairs resampled together) and a two-sided bootstrap p against
+    `null` (twice the smaller share of resampled ratios on either side of it)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    ok = np.isfinite(a) & np.isfinite(b)
+    a, b = a[ok], b[ok]
+    n = int(a.size)
+    if n < 2 or not b.mean() > 0:
+        return Estimate(math.nan, math.nan, math.nan, math.nan, n)
+    idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+    num, den = a[idx].mean(axis=1), b[idx].mean(axis=1)
+    ratios = np.divide(num, den, out=np.full(n_boot, np.inf), where=den > 0)
+    low, high = np.quantile(ratios, [ALPHA / 2, 1 - ALPHA / 2])
+    p = min(1.0, 2 * min(np.mean(ratios <= null), np.mean(ratios >= null)))
+    return Estimate(float(a.mean() / b.mean()), float(low), float(high), float(p), n)
+
+
 def slope_through_origin(x: np.ndarray, y: np.ndarray) -> tuple[Estimate, float]:
     """Least-squares slope of y = b x (no intercept) with its t interval, and R² = 1 -
     SSE / SS about the mean of y (the proportional-recovery fit, Prabhakaran et al. 2008)."""

@@ -54,13 +54,34 @@ def test_quick_validate_writes_the_whole_table(tmp_path):
 
 
 @pytest.mark.parametrize("field, value", [("followup_days", 0), ("threshold_start", -1),
-                                          ("therapy_days", 0), ("n_patients", 0)])
+                                          ("therapy_days", 0), ("n_patients", 0),
+                                          ("site_radius", [0.3, 0.45]),
+                                          ("site_radius", [0.0, 0.2])])
 def test_impossible_experiment_names_the_field(tmp_path, field, value):
     with pytest.raises(ValueError, match=field):
         replace(ValidateConfig(), **{field: value})
     (tmp_path / "v.yaml").write_text(f"{field}: {value}\n")
     with pytest.raises(ConfigError, match=field):
         load_config(ValidateConfig, tmp_path / "v.yaml")
+
+
+def test_site_pairs_differ_only_in_the_area_they_kill():
+    """Row 1's site pairs: the first of each pair kills premotor neurons only, its twin M1
+    neurons only, with the same radius, height and penumbra and nothing else damaged."""
+    from rehabgym.cortex.lesion import lesion_masks
+    from rehabgym.cortex.sheet import PM, Sheet
+    from rehabgym.phenomena.natural_history import site_lesions
+
+    cfg = ValidateConfig()
+    lesions, sheet = site_lesions(cfg), Sheet.generate()
+    assert len(lesions) == 2 * cfg.site_pairs and lesions == site_lesions(cfg)
+    for pm, m1 in zip(lesions[:cfg.site_pairs], lesions[cfg.site_pairs:]):
+        assert pm.focal_radius == m1.focal_radius and pm.focal_center[1] == m1.focal_center[1]
+        assert pm.diffuse_fraction == m1.diffuse_fraction == pm.corticospinal_fraction == 0
+        for lesion, area in ((pm, True), (m1, False)):
+            masks = lesion_masks(lesion, sheet)
+            touched = ~masks.alive | (masks.weakening < 1)
+            assert touched.any() and ((sheet.area[touched] == PM) == area).all()
 
 
 def test_therapy_arms_share_each_patients_noise():

@@ -24,6 +24,12 @@ LESIONS = [Lesion(focal_radius=r, corticospinal_fraction=c) for r, c in zip(RADI
 EFFECTS = ("effect", "none", "reversed")
 
 
+def verdict(row) -> bool:
+    """The row's verdict, checked against its margin (> 0 exactly when it passes)."""
+    assert row.passed == (row.margin > 0), (row.margin, row.measured)
+    return row.passed
+
+
 @pytest.fixture
 def noise():
     """Gaussian noise of a given shape and scale, from a generator of the test's own."""
@@ -31,12 +37,19 @@ def noise():
     return lambda *shape, scale=1.0: scale * rng.standard_normal(shape)
 
 
+def site_scores(pm_over_m1: float, pairs: int = 16) -> np.ndarray:
+    """[2, pairs] day-0 site scores whose premotor deficits are `pm_over_m1` of M1's."""
+    m1 = np.random.default_rng(2).uniform(10, 30, pairs)
+    pm = pm_over_m1 * m1 + np.random.default_rng(3).normal(0, 2, pairs)
+    return 97.0 - np.stack([pm, m1])
+
+
 def history(score: np.ndarray, peaks: np.ndarray | None = None,
-            pm: np.ndarray | None = None, alive_m1: np.ndarray | None = None
-            ) -> nh.NaturalHistory:
+            pm: np.ndarray | None = None, alive_m1: np.ndarray | None = None,
+            site: float = 0.6) -> nh.NaturalHistory:
     return nh.NaturalHistory(score, np.ones_like(score) if peaks is None else peaks,
                              np.ones_like(score) if pm is None else pm, 97.0, 1.0,
-                             np.ones(P) if alive_m1 is None else alive_m1)
+                             np.ones(P) if alive_m1 is None else alive_m1, site_scores(site))
 
 
 def recovering(s0: np.ndarray, fraction: np.ndarray) -> np.ndarray:
@@ -50,9 +63,22 @@ def test_row1_lesion_size(case: str, noise) -> None:
     sign = {"effect": -1, "none": 0, "reversed": 1}[case]
     s0 = np.clip(60 + sign * 60 * (RADIUS - 0.4) + noise(P, scale=5), 1, 99)
     frac = np.clip(0.5 + sign * (CST - 0.25) * 1.5 + noise(P, scale=0.05), 0, 1)
-    nat = history(recovering(s0, frac))
+    site = {"effect": 0.6, "none": 1.0, "reversed": 1.4}[case]
+    nat = history(recovering(s0, frac), site=site)
     row = nh.lesion_size(nh.Measures.of(LESIONS, nat), nat)
-    assert row.passed == (case == "effect"), row.measured
+    assert verdict(row) == (case == "effect"), row.measured
+
+
+@pytest.mark.parametrize("site", [1.0, 1.4])
+def test_row1_needs_a_smaller_premotor_deficit(site: float, noise) -> None:
+    """Size and corticospinal damage as they should be, but a premotor lesion as costly as
+    an M1 lesion of the same size (or more): the row fails on its site part alone."""
+    s0 = np.clip(60 - 60 * (RADIUS - 0.4) + noise(P, scale=5), 1, 99)
+    frac = np.clip(0.5 - (CST - 0.25) * 1.5 + noise(P, scale=0.05), 0, 1)
+    good, bad = history(recovering(s0, frac)), history(recovering(s0, frac), site=site)
+    assert verdict(nh.lesion_size(nh.Measures.of(LESIONS, good), good))
+    row = nh.lesion_size(nh.Measures.of(LESIONS, bad), bad)
+    assert not verdict(row) and row.values["site_ratio_ci"][1] >= 1, row.measured
 
 
 @pytest.mark.parametrize("case", EFFECTS)
@@ -61,15 +87,15 @@ def test_row2_spontaneous_recovery(case: str, noise) -> None:
     t = np.arange(DAYS + 1)[:, None]
     shape = {"effect": 1 - np.exp(-t / 8.0), "none": 0 * t, "reversed": -(1 - np.exp(-t / 8.0))}
     nat = history(s0 + 25 * shape[case] + noise(DAYS + 1, P, scale=0.3))
-    assert nh.spontaneous_recovery(nat, DAYS).passed == (case == "effect")
+    assert verdict(nh.spontaneous_recovery(nat, DAYS)) == (case == "effect")
 
 
 def test_row2_fails_when_recovery_is_complete_or_linear(noise) -> None:
     t = np.arange(DAYS + 1)[:, None]
     full = history(50 + 47 * (1 - np.exp(-t / 3.0)) + noise(DAYS + 1, P, scale=0.1))
     linear = history(40 + 0.5 * t + noise(DAYS + 1, P, scale=0.3))
-    assert not nh.spontaneous_recovery(full, DAYS).passed  # nothing left below healthy
-    assert not nh.spontaneous_recovery(linear, DAYS).passed  # no early-fast, late-slow
+    assert not verdict(nh.spontaneous_recovery(full, DAYS))  # nothing left below healthy
+    assert not verdict(nh.spontaneous_recovery(linear, DAYS))  # no early-fast, late-slow
 
 
 @pytest.mark.parametrize("case", EFFECTS)
@@ -83,7 +109,7 @@ def test_row3_proportional_recovery(case: str, noise) -> None:
         frac = np.where(severe, 0.9, 0.7) + noise(P, scale=0.03)
     nat = history(recovering(s0, np.clip(frac, 0, 1)))
     row = nh.proportional_recovery(nh.Measures.of(LESIONS, nat), nat)
-    assert row.passed == (case == "effect"), row.measured
+    assert verdict(row) == (case == "effect"), row.measured
 
 
 def therapy(gains: dict[str, np.ndarray], noise, m: int = 16) -> TherapyResult:
@@ -101,7 +127,7 @@ def therapy(gains: dict[str, np.ndarray], noise, m: int = 16) -> TherapyResult:
 def test_row4_early_beats_late(case: str, noise) -> None:
     early, late = {"effect": (5, 1), "none": (3, 3), "reversed": (1, 5)}[case]
     res = therapy({"early": early + noise(16), "late": late + noise(16)}, noise)
-    assert th.early_beats_late(CFG, res).passed == (case == "effect")
+    assert verdict(th.early_beats_late(CFG, res)) == (case == "effect")
 
 
 @pytest.mark.parametrize("case", [*EFFECTS, "increasing returns"])
@@ -111,7 +137,7 @@ def test_row5_dose_response(case: str, noise) -> None:
              "increasing returns": lambda d: d ** 2 / 2000}[case]
     res = therapy({f"dose{d}" if d != CFG.reps else "early": curve(d) + noise(16, scale=0.3)
                    for d in CFG.doses}, noise)
-    assert th.dose_response(CFG, res).passed == (case == "effect")
+    assert verdict(th.dose_response(CFG, res)) == (case == "effect")
 
 
 @pytest.mark.parametrize("case", [*EFFECTS, "harms the untrained"])
@@ -121,7 +147,7 @@ def test_row6_specificity(case: str, noise) -> None:
             "harms the untrained": 12 * np.exp(-ang / 45) - ang / 15}[case]
     res = therapy({"single": np.zeros(16)}, noise)
     res.profile[:, 1] += gain + noise(16, 8, scale=0.5)
-    assert th.specificity(CFG, res).passed == (case == "effect")
+    assert verdict(th.specificity(CFG, res)) == (case == "effect")
 
 
 @pytest.mark.parametrize("case", EFFECTS)
@@ -134,7 +160,7 @@ def test_row7_use_it_or_lose_it(case: str, noise) -> None:
     t = np.clip(np.arange(days + 1) - end, 0, None)[:, None]
     score = at_end + slope * t + noise(days + 1, P, scale=0.3)
     row = threshold.use_it_or_lose_it(CFG, TherapyResult(["threshold"], score[:, None], score))
-    assert row.passed == (case == "effect"), row.measured
+    assert verdict(row) == (case == "effect"), row.measured
 
 
 @pytest.mark.parametrize("case", EFFECTS)
@@ -143,7 +169,7 @@ def test_row8_smoothness(case: str, noise) -> None:
     peaks = {"effect": 1.3 - 0.2 * t, "none": 1.0 + 0 * t, "reversed": 0.9 + 0.3 * t}[case]
     nat = history(np.full((DAYS + 1, P), 50.0), peaks=peaks + noise(DAYS + 1, P, scale=0.02))
     row = nh.smoothness(nh.Measures.of(LESIONS, nat), nat, DAYS)
-    assert row.passed == (case == "effect"), row.measured
+    assert verdict(row) == (case == "effect"), row.measured
 
 
 @pytest.mark.parametrize("case", [*EFFECTS, "outside Frost's range"])
@@ -155,7 +181,7 @@ def test_row9_vicarious_compensation(case: str, noise) -> None:
     pm[-1] += growth
     nat = history(np.full((DAYS + 1, P), 50.0), pm=pm, alive_m1=1 - damage)
     row = nh.vicarious_compensation(nh.Measures.of(LESIONS, nat))
-    assert row.passed == (case == "effect"), row.measured
+    assert verdict(row) == (case == "effect"), row.measured
 
 
 @pytest.mark.parametrize("case", [*EFFECTS, "only no therapy differs"])
@@ -168,7 +194,7 @@ def test_row10_the_therapist_matters(case: str, noise) -> None:
     finals["no_therapy"] = base - 10
     row = therapist_row(compare_finals(finals, base, 0, "synthetic"))
     # reversed still has a best and a worst schedule: the row asks that they differ
-    assert row.passed == (case in ("effect", "reversed")), row.measured
+    assert verdict(row) == (case in ("effect", "reversed")), row.measured
 
 
 def challenge_result(case: str, noise, n: int = 12) -> ch.ChallengeResult:
@@ -195,13 +221,13 @@ def challenge_result(case: str, noise, n: int = 12) -> ch.ChallengeResult:
 @pytest.mark.parametrize("case", EFFECTS)
 def test_row11_challenge_point(case: str, noise) -> None:
     row = ch.challenge_point(CFG, challenge_result(case, noise))
-    assert row.passed == (case == "effect"), row.measured
+    assert verdict(row) == (case == "effect"), row.measured
 
 
 @pytest.mark.parametrize("case", EFFECTS)
 def test_row12_assistance(case: str, noise) -> None:
     row = ch.assistance(CFG, challenge_result(case, noise))
-    assert row.passed == (case == "effect"), row.measured
+    assert verdict(row) == (case == "effect"), row.measured
 
 
 def test_row12_asks_for_assistance_as_needed_not_any_assistance(noise) -> None:
@@ -212,7 +238,7 @@ def test_row12_asks_for_assistance_as_needed_not_any_assistance(noise) -> None:
     severe = np.array([{0.0: 0.0, 0.25: 2.0, 0.5: 3.0, 1.0: 4.0}[a] for a in levels[:, 1]])
     res.gain[1] = severe[:, None] + noise(len(levels), res.gain.shape[2], scale=0.8)
     row = ch.assistance(CFG, res)
-    assert not row.passed, row.measured
+    assert not verdict(row), row.measured
     assert row.values["severe_light_minus_none"] > 0 > row.values["severe_light_minus_full"]
 
 
@@ -242,3 +268,14 @@ def test_challenge_stages_saved_before_precision_read_at_the_default_threshold(n
     legacy = dict(arrays, levels=arrays["levels"][:, :2])
     levels = ch.ChallengeResult.from_arrays(legacy).levels
     assert levels == [(d, a, ch.DEFAULT_PRECISION) for d, a, _ in arrays["levels"]]
+
+
+def test_margin_grows_with_the_effect(noise) -> None:
+    """The calibration's objective: a row's margin rises with its effect, through 0 where the
+    verdict turns."""
+    s0 = 50 + noise(P, scale=5)
+    shape = 1 - np.exp(-np.arange(DAYS + 1)[:, None] / 8.0)
+    wobble = noise(DAYS + 1, P, scale=2.0)
+    margins = [nh.spontaneous_recovery(history(s0 + g * shape + wobble), DAYS).margin
+               for g in (-5.0, 0.5, 10.0, 25.0)]
+    assert margins == sorted(margins) and margins[0] < 0 < margins[2], margins

@@ -11,6 +11,7 @@ from rehabgym.stats import (
     mean_ci,
     mean_estimate,
     paired_t_test,
+    ratio_estimate,
     slope_through_origin,
     spearman_estimate,
 )
@@ -80,3 +81,13 @@ def test_responder_rates_and_sample_size_match_published_values() -> None:
     assert sample_size(10.0, 10.0) < sample_size(5.0, 10.0)
     with pytest.raises(ValueError, match="difference"):
         sample_size(0.0, 1.0)
+
+
+def test_ratio_of_paired_means_brackets_the_truth_and_tests_against_one() -> None:
+    rng = np.random.default_rng(0)
+    b = rng.uniform(10, 30, 40)
+    half = ratio_estimate(0.5 * b + rng.normal(0, 1, 40), b)
+    assert half.value == pytest.approx(0.5, abs=0.03) and half.high < 1 and half.p < 0.01
+    same = ratio_estimate(b + rng.normal(0, 1, 40), b)
+    assert same.low < 1 < same.high and same.p > 0.05
+    assert math.isnan(ratio_estimate(np.ones(3), np.zeros(3)).value)  # no deficit to divide by

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from scipy import stats as scipy_stats
 
 from rehabgym.patient import CohortConfig, PatientBatch, SessionPlan, sample_cohort
+from rehabgym.phenomena import margins as mg
 from rehabgym.phenomena.config import ValidateConfig
 from rehabgym.phenomena.natural_history import Progress
 from rehabgym.phenomena.registry import NEEDS_THERAPY, register
@@ -148,6 +149,7 @@ def challenge_point(cfg: ValidateConfig, res: ChallengeResult) -> Row:
     (paired 95 % CIs above 0) (Guadagnoli & Lee 2004; Wilson et al. 2019)."""
     p = interaction_p(res.gain, seed=cfg.seed)
     parts, ok, values = [], p < ALPHA, {"interaction_p": p}
+    terms = [mg.p_below(p)]
     best_levels = []
     for c, name in enumerate(COHORTS):
         g, s = res.gain[c], res.success[c].mean(1)
@@ -157,6 +159,7 @@ def challenge_point(cfg: ValidateConfig, res: ChallengeResult) -> Row:
         vs_hard = mean_estimate(g[best] - g[hard])
         best_levels.append(best)
         ok = ok and vs_easy.excludes_zero(+1) and vs_hard.excludes_zero(+1)
+        terms += [mg.above(vs_easy), mg.above(vs_hard)]
         parts.append(f"{name}: best {_label(res.levels[best])} {g[best].mean():+.1f} "
                      f"(success {s[best]:.0%}), − easiest {vs_easy.text()}, − hardest "
                      f"{vs_hard.text()}")
@@ -176,7 +179,8 @@ def challenge_point(cfg: ValidateConfig, res: ChallengeResult) -> Row:
                "; ".join(parts) + f"; interaction p={p:.4f} (n={res.gain.shape[2]} each)",
                "the best difficulty differs between mild and severe (interaction p < 0.05) and "
                "is easier for the severe; too easy and too hard both gain less than the best "
-               "(CIs > 0) (Guadagnoli & Lee 2004)", bool(ok), values)
+               "(CIs > 0) (Guadagnoli & Lee 2004)", bool(ok), values,
+               mg.weakest(*terms, mg.holds(easier)))
 
 
 def assistance(cfg: ValidateConfig, res: ChallengeResult) -> Row:
@@ -191,7 +195,7 @@ def assistance(cfg: ValidateConfig, res: ChallengeResult) -> Row:
     helped = sorted(a for a in at if a > 0)
     if 0.0 not in at or len(helped) < 2:
         return Row(12, "assistance", f"no unassisted and two assisted levels at {dist} m", "",
-                   False)
+                   False, margin=-mg.LIMIT)
     none, light, full = at[0.0], at[helped[0]], at[helped[-1]]
     severe, mild = res.gain[COHORTS.index("severe")], res.gain[COHORTS.index("mild")]
     light_none = mean_estimate(severe[light] - severe[none])
@@ -211,7 +215,8 @@ def assistance(cfg: ValidateConfig, res: ChallengeResult) -> Row:
                 "severe_light_minus_none_ci": [light_none.low, light_none.high],
                 "severe_light_minus_full": light_full.value,
                 "severe_light_minus_full_ci": [light_full.low, light_full.high],
-                "mild": mild_est.value, "mild_ci": [mild_est.low, mild_est.high]})
+                "mild": mild_est.value, "mild_ci": [mild_est.low, mild_est.high]},
+               mg.weakest(mg.above(light_none), mg.above(light_full), mg.below(mild_est)))
 
 
 def challenge_figure(cfg: ValidateConfig, res: ChallengeResult) -> Figure:

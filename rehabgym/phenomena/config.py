@@ -5,10 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Annotated
 
-from rehabgym.config import ConfigError, Count, Fraction, NonNegativeInt, Range, check_fields
+from rehabgym.config import (
+    ConfigError,
+    Count,
+    Fraction,
+    NonNegative,
+    NonNegativeInt,
+    Range,
+    check_fields,
+)
 from rehabgym.envs.config import DAYS, DEFAULT_ASSISTANCE, DEFAULT_DISTANCES
 from rehabgym.patient import N_DIRECTIONS, CohortConfig, PatientConfig
 from rehabgym.patient.plan import DISTANCES
+
+#: half the premotor strip's width on the default sheet (3 mm wide, its rostral third
+#: premotor): a site lesion's radius plus penumbra must fit in it to stay inside its area
+SITE_REACH = 0.5
 
 
 @dataclass
@@ -22,6 +34,12 @@ class ValidateConfig:
     #: and from intact to half-cut corticospinal tracts
     cohort: CohortConfig = field(default_factory=lambda: CohortConfig(
         focal_radius=(0.05, 0.75), corticospinal_fraction=(0.0, 0.5)))
+    #: row 1's site part: pairs of lesions of one radius, one in the middle of premotor
+    #: cortex and one in the middle of M1, core and penumbra inside their area (radius +
+    #: penumbra at most half the premotor strip's width, 0.5 mm), measured on day 0
+    site_pairs: Count = 16
+    site_radius: tuple[NonNegative, NonNegative] = (0.2, 0.4)
+    site_penumbra: NonNegative = 0.1
     #: the most moderate patients of the cohort, in the therapy experiment (rows 4-6); 10
     #: before issue 27's last re-measurement (CIs about √2 wider; docs/results/phenomena.md)
     therapy_patients: Count = 20
@@ -56,6 +74,11 @@ class ValidateConfig:
         for name in ("challenge_distances", "challenge_assistance", "challenge_precision"):
             if len(getattr(self, name)) < 1:
                 raise ConfigError(f"{name}: needs at least one level, got {getattr(self, name)!r}")
+        lo, hi = self.site_radius
+        if not 0 < lo <= hi or hi + self.site_penumbra > SITE_REACH:
+            raise ConfigError(f"site_radius, site_penumbra: need 0 < low <= high and high + "
+                              f"penumbra <= {SITE_REACH} mm (the lesion inside one area), got "
+                              f"{self.site_radius} and {self.site_penumbra}")
         most = self.patient.max_repetitions
         if max(self.reps, *self.doses) > most:
             raise ConfigError(f"reps, doses: each must be <= patient.max_repetitions ({most}), "
@@ -80,7 +103,7 @@ class ValidateConfig:
     def quick(cls, base: ValidateConfig | None = None) -> ValidateConfig:
         """A small version of `base` (default: the defaults), a few minutes, for tests and a
         first look: fewer patients and days, the same patient and plasticity."""
-        return replace(base or cls(), n_patients=12, days=20,
+        return replace(base or cls(), n_patients=12, days=20, site_pairs=6,
                        therapy_patients=4, early_start=3, late_start=10, therapy_days=4,
                        row10_patients=4, row10_days=3, threshold_start=3, followup_days=7,
                        challenge_patients=3, challenge_distances=(0.10,),

@@ -55,7 +55,8 @@ class PhenomenaData:
         nat = None if nats is None else nh.NaturalHistory(
             _join((n.score for n in nats), 1), _join((n.peaks for n in nats), 1),
             _join((n.output_pm for n in nats), 1), nats[0].healthy_score,
-            nats[0].healthy_peaks, _join((n.alive_m1 for n in nats), 0))
+            nats[0].healthy_peaks, _join((n.alive_m1 for n in nats), 0),
+            _join((n.site_score for n in nats), 1))
         ther, ther_all, finals, chals = (every(f) for f in ("ther", "ther_all", "finals", "chal"))
         chal = None if chals is None else ch.ChallengeResult(
             chals[0].levels, _join((c.gain for c in chals), 2),

@@ -16,12 +16,14 @@ from matplotlib.figure import Figure
 
 from rehabgym.cortex.lesion import Lesion
 from rehabgym.patient import PatientBatch
+from rehabgym.phenomena import margins as mg
 from rehabgym.phenomena.config import ValidateConfig
 from rehabgym.phenomena.registry import NATURAL_HISTORY, register
 from rehabgym.phenomena.table import Row, curves, rounded
 from rehabgym.stats import (
     ALPHA,
     mean_estimate,
+    ratio_estimate,
     slope_through_origin,
     spearman_estimate,
 )
@@ -39,6 +41,8 @@ class NaturalHistory:
     healthy_score: float
     healthy_peaks: float
     alive_m1: np.ndarray  # [patients] living fraction of M1 after the stroke
+    #: [2, pairs] day-0 scores of row 1's site pairs: premotor lesions, then M1 lesions
+    site_score: np.ndarray
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         return {f.name: np.asarray(getattr(self, f.name)) for f in dataclasses.fields(self)}
@@ -46,7 +50,8 @@ class NaturalHistory:
     @classmethod
     def from_arrays(cls, data: dict[str, np.ndarray]) -> NaturalHistory:
         return cls(data["score"], data["peaks"], data["output_pm"],
-                   float(data["healthy_score"]), float(data["healthy_peaks"]), data["alive_m1"])
+                   float(data["healthy_score"]), float(data["healthy_peaks"]), data["alive_m1"],
+                   data["site_score"])
 
 
 @dataclass
@@ -79,6 +84,21 @@ class Measures:
                    impaired=impairment > 10)
 
 
+def site_lesions(cfg: ValidateConfig, sheet_width: float = 3.0, sheet_height: float = 2.0,
+                 m1_fraction: float = 2.0 / 3.0) -> list[Lesion]:
+    """Row 1's site pairs: each a focal lesion in the middle of premotor cortex, then its twin
+    of the same radius, height and penumbra in the middle of M1 (premotor lesions first, M1
+    lesions after). Nothing else is damaged (no diffuse loss, no corticospinal cut), so the
+    pair differs only in where the lesion is; reproducible for the seed."""
+    rng = np.random.default_rng([cfg.seed, 1])
+    radius = rng.uniform(*cfg.site_radius, cfg.site_pairs)
+    height = rng.uniform(0.3, 0.7, cfg.site_pairs) * sheet_height
+    m1_x, pm_x = sheet_width * m1_fraction / 2, sheet_width * (1 + m1_fraction) / 2
+    return [Lesion(focal_center=(x, float(y)), focal_radius=float(r),
+                   penumbra_width=cfg.site_penumbra, seed=k)
+            for x in (pm_x, m1_x) for k, (r, y) in enumerate(zip(radius, height))]
+
+
 def natural_history(cfg: ValidateConfig, lesions: list[Lesion], progress: Progress,
                     seed: int | None = None, desc: str = "natural history") -> NaturalHistory:
     """The cohort with no therapy: scores, kinematics and biomarkers every day. Patient i is
@@ -99,35 +119,51 @@ def natural_history(cfg: ValidateConfig, lesions: list[Lesion], progress: Progre
         batch.rest(1)
         record()
     healthy = PatientBatch([None], cfg.patient, seed=seed).last[0]
+    pairs = [seed + k for k in range(cfg.site_pairs)]  # a pair shares its noise streams
+    site = PatientBatch(site_lesions(cfg), cfg.patient, seed=pairs + pairs)
+    site_score = np.array([a.score for a in site.last]).reshape(2, cfg.site_pairs)
     return NaturalHistory(np.array(scores), np.array(peaks), np.array(pm), healthy.score,
-                          float(np.nanmean(healthy.n_speed_peaks)), alive_m1)
+                          float(np.nanmean(healthy.n_speed_peaks)), alive_m1, site_score)
 
 
 # ---------------------------------------------------------------- 1 lesion size -> deficit
 def lesion_size(g: Measures, nat: NaturalHistory) -> Row:
     """Bigger lesions, lower day-0 scores (Spearman, p < 0.05); corticospinal damage predicts
     poor recovery (p < 0.05), more strongly than lesion size does (Stinear et al. 2012, 2017:
-    corticospinal integrity is the strongest predictor of upper-limb outcome)."""
+    corticospinal integrity is the strongest predictor of upper-limb outcome); and where the
+    lesion is matters: a premotor-only lesion costs less on day 0 than an M1 lesion of the
+    same size (the paired ratio of deficits, CI below 1; Stinear et al. 2007; Zhu et al. 2010;
+    monkeys without premotor cortex still reach, Halsband & Passingham 1985)."""
     s0 = nat.score[0]
     size = spearman_estimate(g.radius, s0)
     cst = spearman_estimate(g.cs, g.recovery_fraction)
     size_rec = spearman_estimate(g.radius, g.recovery_fraction)
+    deficit = nat.healthy_score - nat.site_score
+    site = ratio_estimate(deficit[0], deficit[1])
     passed = (size.value < 0 and size.p < ALPHA and cst.value < 0 and cst.p < ALPHA
-              and abs(cst.value) > abs(size_rec.value))
+              and abs(cst.value) > abs(size_rec.value) and site.high < 1)
     return Row(1, "lesion size → deficit",
                f"ρ(radius, day-0 score) {size.text(2)} (p={size.p:.3f}); ρ(CST cut, recovery "
                f"fraction) {cst.text(2)} (p={cst.p:.3f}) vs ρ(radius, recovery fraction) "
-               f"{size_rec.value:.2f}; n={size.n}",
+               f"{size_rec.value:.2f}; n={size.n}; premotor / M1 day-0 deficit "
+               f"{site.text(2)} ({site.n} pairs)",
                "ρ(size, score) < 0 and ρ(CST, recovery) < 0, each p < 0.05; CST the stronger "
-               "predictor of recovery (PREP2)", passed,
+               "predictor of recovery (PREP2); a premotor lesion's deficit below an M1 "
+               "lesion's of the same size (ratio CI < 1)", passed,
                {"rho_radius": size.value, "p_radius": size.p, "rho_cst_recovery": cst.value,
-                "p_cst_recovery": cst.p, "rho_radius_recovery": size_rec.value, "n": size.n})
+                "p_cst_recovery": cst.p, "rho_radius_recovery": size_rec.value, "n": size.n,
+                "site_ratio": site.value, "site_ratio_ci": [site.low, site.high],
+                "site_deficit_pm": rounded(deficit[0]), "site_deficit_m1": rounded(deficit[1])},
+               mg.weakest(mg.significant(size, -1), mg.significant(cst, -1),
+                          mg.scaled(abs(cst.value) - abs(size_rec.value),
+                                    (cst.high - cst.low) / 2),
+                          mg.below(site, 1.0)))
 
 
 def lesion_size_figure(g: Measures, nat: NaturalHistory) -> Figure:
     s, cs = nat.score, g.cs
-    fig = Figure(figsize=(9, 3.6))
-    ax = fig.subplots(1, 2)
+    fig = Figure(figsize=(13, 3.6))
+    ax = fig.subplots(1, 3)
     sc = ax[0].scatter(g.radius, s[0], c=cs, cmap="viridis", vmin=0, vmax=max(cs.max(), 1e-3))
     fig.colorbar(sc, ax=ax[0], label="corticospinal fibres cut")
     ax[0].set(xlabel="focal lesion radius (mm)", ylabel="day-0 motor score",
@@ -135,6 +171,13 @@ def lesion_size_figure(g: Measures, nat: NaturalHistory) -> Figure:
     ax[1].scatter(cs, g.recovery_fraction)
     ax[1].set(xlabel="corticospinal fibres cut", ylabel="recovery fraction (day 0 → end)",
               title="CST damage → poor recovery")
+    deficit = nat.healthy_score - nat.site_score
+    ax[2].scatter(deficit[1], deficit[0])
+    top = max(float(deficit.max()), 1.0)
+    ax[2].plot([0, top], [0, top], "k--", lw=1, label="as vital as M1")
+    ax[2].set(xlabel="M1 lesion: day-0 deficit", ylabel="premotor lesion, same size",
+              title="where the lesion is")
+    ax[2].legend(fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -163,7 +206,8 @@ def spontaneous_recovery(nat: NaturalHistory, days: int) -> Row:
                         "early_rate": float(early_rate.mean()),
                         "late_rate": float(late_rate.mean()),
                         "early_minus_2late_ci": [faster.low, faster.high],
-                        "below_healthy": below.value})
+                        "below_healthy": below.value},
+               mg.weakest(mg.above(gain), mg.above(faster), mg.above(below)))
 
 
 def spontaneous_recovery_figure(nat: NaturalHistory) -> Figure:
@@ -202,7 +246,10 @@ def proportional_recovery(g: Measures, nat: NaturalHistory) -> Row:
                 "n": slope.n, "severe_fraction": sev.value, "severe_ci": [sev.low, sev.high],
                 "patients": {"impairment": rounded(impairment), "recovery": rounded(rec),
                              "corticospinal_cut": rounded(g.cs),
-                             "fit": fit.tolist(), "severe": severe.tolist()}})
+                             "fit": fit.tolist(), "severe": severe.tolist()}},
+               mg.weakest(mg.within(slope.value, lo, hi, (slope.high - slope.low) / 2),
+                          mg.holds(sev.n >= 2),
+                          mg.scaled(slope.value - sev.high, (sev.high - sev.low) / 2)))
 
 
 def proportional_recovery_figure(g: Measures, nat: NaturalHistory, slope: float) -> Figure:
@@ -242,7 +289,8 @@ def smoothness(g: Measures, nat: NaturalHistory, days: int) -> Row:
                more.excludes_zero(+1) and fall.excludes_zero(-1),
                {"healthy": nat.healthy_peaks, "day0": float(pk[0][impaired].mean()),
                 "excess_ci": [more.low, more.high], "change": fall.value,
-                "change_ci": [fall.low, fall.high], "n": fall.n})
+                "change_ci": [fall.low, fall.high], "n": fall.n},
+               mg.weakest(mg.above(more), mg.below(fall)))
 
 
 def smoothness_figure(g: Measures, nat: NaturalHistory) -> Figure:
@@ -278,7 +326,9 @@ def vicarious_compensation(g: Measures) -> Row:
                "growth within +7–54 % after large M1 lesions, rising with M1 damage (p < 0.05) "
                "(Frost 2003)", passed,
                {"growth_large": large.value, "growth_large_ci": [large.low, large.high],
-                "growth_small": float(growth[~big].mean()), "rho": rho.value, "p": rho.p})
+                "growth_small": float(growth[~big].mean()), "rho": rho.value, "p": rho.p},
+               mg.weakest(mg.within(large.value, lo, hi, (large.high - large.low) / 2),
+                          mg.significant(rho, +1)))
 
 
 def vicarious_compensation_figure(g: Measures) -> Figure:

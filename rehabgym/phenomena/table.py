@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +21,8 @@ class Row:
     expected: str
     passed: bool
     values: dict = field(default_factory=dict)
+    #: how far from the verdict's edge (`margins`): > 0 exactly when the row passes
+    margin: float = math.nan
 
     def line(self) -> str:
         return (f"| {self.number} | {self.phenomenon} | {self.measured} | {self.expected} | "

@@ -16,6 +16,7 @@ import numpy as np
 from rehabgym.envs.config import TherapyEnvConfig, resolve_config
 from rehabgym.envs.registration import ENV_IDS
 from rehabgym.evaluation import run_cohort
+from rehabgym.phenomena import margins as mg
 from rehabgym.phenomena.config import ValidateConfig
 from rehabgym.phenomena.registry import NEEDS_THERAPIST, NEEDS_THERAPY, register
 from rehabgym.phenomena.table import Row
@@ -119,7 +120,9 @@ def therapist_row(res: dict[str, Any]) -> Row:
                "CI excluding 0; no therapy for reference)",
                bool(test["mean_diff"] > 0 and test["ci_low"] > 0 and test["p"] < ALPHA),
                {"means": means, "best": res["best"], "worst": res["worst"],
-                "best_vs_worst": test})
+                "best_vs_worst": test},
+               mg.weakest(mg.scaled(test["ci_low"], (test["ci_high"] - test["ci_low"]) / 2),
+                          mg.p_below(test["p"])))
 
 
 register(10, "therapist_matters", "therapist", lambda cfg, d: therapist_matters(cfg, d.finals),

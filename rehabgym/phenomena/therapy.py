@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from rehabgym.cortex.lesion import Lesion
 from rehabgym.patient import N_DIRECTIONS, PatientBatch, SessionPlan
+from rehabgym.phenomena import margins as mg
 from rehabgym.phenomena.config import ValidateConfig
 from rehabgym.phenomena.natural_history import Progress
 from rehabgym.phenomena.registry import NEEDS_THERAPY, register
@@ -112,7 +113,7 @@ def early_beats_late(cfg: ValidateConfig, ther: TherapyResult) -> Row:
                f"same dose at day {cfg.early_start} beats day {cfg.late_start}, paired p < 0.05 "
                "(Biernaskie 2004)", bool(diff.value > 0 and diff.p < ALPHA),
                {"early": float(gain_early.mean()), "late": float(gain_late.mean()),
-                "diff_ci": [diff.low, diff.high], "p": diff.p})
+                "diff_ci": [diff.low, diff.high], "p": diff.p}, mg.significant(diff, +1))
 
 
 def early_beats_late_figure(cfg: ValidateConfig, ther: TherapyResult) -> Figure:
@@ -158,7 +159,9 @@ def dose_response(cfg: ValidateConfig, ther: TherapyResult) -> Row:
                {"doses": doses, "gains": [float(g.mean()) for g in gain],
                 "steps_ci": [[s.low, s.high] for s in steps],
                 "diminishing": diminishing.value,
-                "diminishing_ci": [diminishing.low, diminishing.high]})
+                "diminishing_ci": [diminishing.low, diminishing.high]},
+               mg.weakest(mg.above(most), *(-mg.below(s) for s in steps),
+                          mg.holds(len(doses) >= 3), mg.below(diminishing)))
 
 
 def dose_response_figure(values: dict) -> Figure:
@@ -195,6 +198,8 @@ def specificity(cfg: ValidateConfig, ther: TherapyResult) -> Row:
     slopes = np.array([np.polyfit(ang, g, 1)[0] for g in dir_gain])  # points per degree
     falls = mean_estimate(slopes)
     untrained = mean_estimate(dir_gain[:, ang >= 90].mean(1))
+    others = max(e.value for a, e in by.items() if a != 0)
+    top = mg.scaled(by[0].value - others, (by[0].high - by[0].low) / 2)  # trained gains most
     passed = bool(by[0].value == max(e.value for e in by.values()) and falls.excludes_zero(-1)
                   and untrained.low > -NO_HARM_MARGIN)
     return Row(6, "specificity & generalisation",
@@ -207,7 +212,8 @@ def specificity(cfg: ValidateConfig, ther: TherapyResult) -> Row:
                {"by_angle": {a: e.value for a, e in by.items()},
                 "by_angle_ci": {a: [e.low, e.high] for a, e in by.items()},
                 "slope": falls.value, "slope_ci": [falls.low, falls.high],
-                "untrained": untrained.value, "untrained_ci": [untrained.low, untrained.high]})
+                "untrained": untrained.value, "untrained_ci": [untrained.low, untrained.high]},
+               mg.weakest(top, mg.below(falls), mg.above(untrained, -NO_HARM_MARGIN)))
 
 
 def specificity_figure(values: dict) -> Figure:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from matplotlib.figure import Figure
 
 from rehabgym.cortex.lesion import Lesion
+from rehabgym.phenomena import margins as mg
 from rehabgym.phenomena.config import ValidateConfig
 from rehabgym.phenomena.natural_history import Progress
 from rehabgym.phenomena.registry import NEEDS_THERAPY, register
@@ -42,7 +43,8 @@ def use_it_or_lose_it(cfg: ValidateConfig, ther_all: TherapyResult) -> Row:
                "above the threshold function keeps improving, below it declines (95 % CIs "
                "excluding 0) (Han 2008)", up.excludes_zero(+1) and down.excludes_zero(-1),
                {"above": up.value, "above_ci": [up.low, up.high], "below": down.value,
-                "below_ci": [down.low, down.high], "n_above": up.n, "n_below": down.n})
+                "below_ci": [down.low, down.high], "n_above": up.n, "n_below": down.n},
+               mg.weakest(mg.above(up), mg.below(down)))
 
 
 def use_it_or_lose_it_figure(cfg: ValidateConfig, ther_all: TherapyResult) -> Figure:

@@ -83,12 +83,13 @@ def save_table(cfg: ValidateConfig, rows: list[Row], figures: dict[str, Figure],
     write_text(out / "phenomena.md", table + "\n")
     write_text(out / "phenomena.json", json.dumps(
         [{"row": r.number, "phenomenon": r.phenomenon, "passed": r.passed,
-          "measured": r.measured, "values": r.values} for r in rows],
+          "margin": r.margin, "measured": r.measured, "values": r.values} for r in rows],
         indent=1, default=lambda v: None if isinstance(v, float) and math.isnan(v) else v))
     with SummaryWriter(str(out)) as w:
         w.add_text("phenomena/table", table)
         for r in rows:
             w.add_scalar("phenomena/passed", float(r.passed), r.number)
+            w.add_scalar("phenomena/margin", r.margin, r.number)
         for name, fig in figures.items():
             with atomic_path(out / f"{name}.png") as tmp:
                 fig.savefig(tmp, dpi=110)

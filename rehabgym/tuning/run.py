@@ -31,6 +31,7 @@ from rehabgym.config import ConfigError, Count, NonNegativeInt, check_fields, sa
 from rehabgym.envs.config import TherapyEnvConfig
 from rehabgym.evaluation.cohort import run_batch
 from rehabgym.evaluation.engine import on_one_thread
+from rehabgym.runtime.studies import open_study
 from rehabgym.therapists import heuristic_factory
 from rehabgym.therapists.registry import format_spec
 from rehabgym.tuning.space import LADDER, SEARCH_SPACES, check_tunable
@@ -107,21 +108,10 @@ def tune(cfg: TuneConfig, out: Path, progress: bool = True) -> dict[str, Any]:
     optuna.logging.set_verbosity(logging.WARNING)
     out.mkdir(parents=True, exist_ok=True)
     try:
-        study = optuna.create_study(study_name=f"tune-{cfg.therapist}", direction="maximize",
-                                    storage=f"sqlite:///{(out / 'study.db').resolve()}",
-                                    load_if_exists=True)
         settings = json.loads(json.dumps(to_dict(cfg)))
         settings = {k: v for k, v in settings.items() if k not in ("budget_days", "workers")}
-        if study.user_attrs.get("settings", settings) != settings:
-            raise ConfigError(f"out: the study in {out} was run with other settings (see its "
-                              f"config.yaml); continue it with them or choose another --out")
-        study.set_user_attr("settings", settings)
+        study, _ = open_study(out, f"tune-{cfg.therapist}", settings, cfg.seed)
         save_config(cfg, out / "config.yaml")
-        # a continued study draws new parameters, not the ones it drew before
-        study.sampler = optuna.samplers.TPESampler(seed=cfg.seed + len(study.trials))
-        for t in study.trials:  # left running by a killed study: never finished
-            if t.state == states.RUNNING:
-                study.tell(t.number, state=states.FAIL)
         if not any(t.params == untuned or t.system_attrs.get("fixed_params") == untuned
                    for t in study.trials if t.state in (states.COMPLETE, states.WAITING)):
             study.enqueue_trial(untuned)  # the untuned heuristic is always one of the trials
