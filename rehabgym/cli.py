@@ -323,7 +323,8 @@ def _add_calibrate(sub: argparse._SubParsersAction) -> None:
                    "the validate cohort)")
     p.add_argument("--trials", type=_count, default=None, help="trials in all (default 24)")
     p.add_argument("--workers", type=_count, default=None,
-                   help="processes a trial's seeds run on (default: the cores)")
+                   help="processes a trial's seeds run on (default: the cores, at most the "
+                   "seeds)")
     p.add_argument("--out", help="output folder (default: runs/calibrate/<timestamp>/); the "
                    "same folder continues a killed search")
     p.set_defaults(func=_run_calibrate)

@@ -154,7 +154,8 @@ def ratio_estimate(a: np.ndarray, b: np.ndarray, null: float = 1.0, n_boot: int 
     num, den = a[idx].mean(axis=1), b[idx].mean(axis=1)
     ratios = np.divide(num, den, out=np.full(n_boot, np.inf), where=den > 0)
     low, high = np.quantile(ratios, [ALPHA / 2, 1 - ALPHA / 2])
-    p = min(1.0, 2 * min(np.mean(ratios <= null), np.mean(ratios >= null)))
+    tail = min(np.count_nonzero(ratios <= null), np.count_nonzero(ratios >= null))
+    p = min(1.0, 2 * (tail + 1) / (n_boot + 1))
     return Estimate(float(a.mean() / b.mean()), float(low), float(high), float(p), n)
 
 

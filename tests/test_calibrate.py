@@ -30,7 +30,8 @@ def trials(out) -> list[dict]:
 
 
 def test_a_search_starts_from_the_patient_and_writes_what_validate_reads(tmp_path):
-    res = calibrate(tiny(), tmp_path, progress=False)
+    patient = replace(TINY.patient, use_threshold=35.0)
+    res = calibrate(tiny(validate=replace(TINY, patient=patient)), tmp_path, progress=False)
     rows = trials(tmp_path)
     assert len(rows) == 2 and float(rows[0][RATE]) == pytest.approx(2e-4)  # as it is, first
     assert res["start_objective"] == pytest.approx(float(rows[0]["objective"]), abs=1e-4)
@@ -40,6 +41,8 @@ def test_a_search_starts_from_the_patient_and_writes_what_validate_reads(tmp_pat
         {int(k): v for k, v in res["margins"].items()}, 1.0, 3.0))
     calibrated = load_config(ValidateConfig, tmp_path / "calibrated.yaml")
     assert calibrated.patient.plasticity.learning_rate == pytest.approx(float(best[RATE]), 1e-5)
+    assert calibrated.patient.use_threshold == 35.0  # what was not searched comes along
+    assert calibrated.n_patients == ValidateConfig().n_patients  # the cohort is validate's
     pooled = tmp_path / "trials" / f"{res['best_trial']:04d}" / "pooled" / "phenomena.md"
     assert pooled.is_file() and (tmp_path / "config.yaml").is_file()
     assert set(res["margins"]) == {"1", "2"}  # the rows asked for, not their experiment's others
@@ -63,13 +66,18 @@ class Killed(BaseException):
 
 
 def test_a_killed_search_continues_and_keeps_its_trials(tmp_path, monkeypatch):
-    calibrate(tiny(trials=1), tmp_path, progress=False)
-    first = trials(tmp_path)
     real = cal._validate_seed
 
     def dies(cfg, out):
         raise Killed
 
+    monkeypatch.setattr(cal, "_validate_seed", dies)
+    with pytest.raises(Killed):  # killed in its very first trial
+        calibrate(tiny(trials=1), tmp_path, progress=False)
+    monkeypatch.setattr(cal, "_validate_seed", real)
+    calibrate(tiny(trials=1), tmp_path, progress=False)
+    first = trials(tmp_path)
+    assert float(first[0][RATE]) == pytest.approx(2e-4)  # the patient as it is, still first
     monkeypatch.setattr(cal, "_validate_seed", dies)
     with pytest.raises(Killed):
         calibrate(tiny(trials=2), tmp_path, progress=False)
@@ -79,6 +87,20 @@ def test_a_killed_search_continues_and_keeps_its_trials(tmp_path, monkeypatch):
     assert len(again) == 2 and again[0] == first[0]
     with pytest.raises(ConfigError, match="other settings"):
         calibrate(tiny(trials=3, seeds=(0, 2)), tmp_path, progress=False)
+
+
+def test_a_failing_trial_fails_alone(tmp_path, monkeypatch):
+    real, calls = cal._validate_seed, []
+
+    def diverges_once(cfg, out):
+        calls.append(out)
+        if len(calls) == 1:
+            raise FloatingPointError("the arm diverged")
+        real(cfg, out)
+
+    monkeypatch.setattr(cal, "_validate_seed", diverges_once)
+    calibrate(tiny(trials=2), tmp_path, progress=False)
+    assert len(trials(tmp_path)) == 2  # two complete trials beside the failed one
 
 
 @pytest.mark.parametrize("change, field", [
@@ -108,3 +130,13 @@ def test_the_command_refuses_a_bad_config_naming_the_field(tmp_path, capsys):
     assert main(["calibrate", "--config", str(tmp_path / "c.yaml"),
                  "--out", str(tmp_path / "out")]) == 2
     assert "seeds" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_the_shipped_calibration_config_loads():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "configs" / "calibrate"
+    cfg = load_config(CalibrateConfig, root / "rate_cost_cortex.yaml")
+    assert cfg.measured.patient.checkpoint == "runs/pretrain/rate_cost/healthy_cortex.pt"
+    assert cfg.measured.n_patients == ValidateConfig.quick().n_patients
+    assert "patient.plasticity.output_covariance" in {d.path for d in cfg.space}

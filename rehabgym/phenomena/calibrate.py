@@ -6,11 +6,13 @@ paths into `ValidateConfig`, e.g. `patient.plasticity.output_covariance`), runs 
 every tuning seed, pools the seeds as `rehabgym pool` does and scores the pooled table: the sum
 over its rows of each row's margin (`margins`: > 0 exactly when the row passes, in half-widths
 of its CI), each clipped to [-`worst`, `best`] so that no row's surplus pays for another's
-failure. Optuna's TPE sampler proposes the trials; the first is always the parameters as they
-are (the patient before calibration). The study lives in `out/study.db` (SQLite, data only), so
-a killed search continues when run again with the same folder; each trial's runs and pooled
-table stay in `out/trials/<n>/`. The best trial's parameters go to `out/calibrated.yaml`, a
-`ValidateConfig` override that `rehabgym validate --config` reads.
+failure. Optuna's TPE sampler proposes the trials; the first is the parameters as they are
+(the patient before calibration) when the space holds them. The study lives in
+`out/study.db` (SQLite, data only), so a killed search continues when run again with the same
+folder; each trial's runs and pooled table stay in `out/trials/<n>/`. The best trial's
+patient (its parameters and every other setting the search was given, the checkpoint
+included) goes to `out/calibrated.yaml`, a `ValidateConfig` override that `rehabgym validate
+--config` reads.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from rehabgym.config import (
     save_config,
     to_dict,
 )
+from rehabgym.healthy.checkpoint import checkpoint_digest
 from rehabgym.phenomena.config import ValidateConfig
 from rehabgym.runtime.studies import open_study
 
@@ -142,17 +145,20 @@ def with_value(cfg: ValidateConfig, params: dict[str, float]) -> ValidateConfig:
 
 
 def override(cfg: ValidateConfig, params: dict[str, float]) -> dict[str, Any]:
-    """The nested mapping that sets dotted `params` on `cfg` (a YAML override of
-    `ValidateConfig`, values as the config holds them)."""
-    final = with_value(cfg, params)
-    out: dict[str, Any] = {}
-    for path in params:
-        *parents, last = path.split(".")
-        node = out
-        for key in parents:
-            node = node.setdefault(key, {})
-        node[last] = _get(final, path)
-    return out
+    """The YAML override of `ValidateConfig` that makes the calibrated patient: every setting
+    of `cfg.patient` with `params` set that differs from the defaults (the checkpoint, say),
+    threads aside; the cohort stays validate's own."""
+    def differing(new: Any, old: Any) -> Any:
+        if isinstance(new, dict):
+            out = {k: d for k, v in new.items()
+                   if (d := differing(v, old.get(k))) is not None}
+            return out or None
+        return None if new == old else new
+
+    final = to_dict(with_value(cfg, params).patient)
+    final["nthread"] = ValidateConfig().patient.nthread
+    patient = differing(final, to_dict(ValidateConfig().patient))
+    return {"patient": patient} if patient else {}
 
 
 def _validate_seed(cfg: ValidateConfig, out: str) -> None:
@@ -212,25 +218,39 @@ def calibrate(cfg: CalibrateConfig, out: Path, progress: bool = True) -> dict[st
         settings = json.loads(json.dumps(to_dict(cfg)))
         settings = {k: v for k, v in settings.items() if k not in ("trials", "workers")}
         settings["validate"]["patient"].pop("nthread", None)
+        settings["checkpoint"] = checkpoint_digest(cfg.validate.patient.checkpoint)
         study, killed = open_study(out, "calibrate", settings, cfg.sampler_seed)
         save_config(cfg, out / "config.yaml")
         for number in killed:  # a killed trial's runs: measured again by a new trial
             shutil.rmtree(out / "trials" / f"{number:04d}", ignore_errors=True)
-        if not study.trials:
-            study.enqueue_trial(start)  # the patient as it is: always the first trial
-        done = sum(t.state == states.COMPLETE for t in study.trials)
-        with tqdm(total=cfg.trials, initial=min(done, cfg.trials), desc="calibrate",
+        inside = all(d.low <= start[d.path] <= d.high for d in cfg.space)
+        if inside and not any(t.params == start or t.system_attrs.get("fixed_params") == start
+                              for t in study.trials
+                              if t.state in (states.COMPLETE, states.WAITING)):
+            study.enqueue_trial(start)  # the patient as it is, when the space holds it
+        def done() -> int:
+            return sum(t.state == states.COMPLETE for t in study.trials)
+
+        failed = 0
+        with tqdm(total=cfg.trials, initial=min(done(), cfg.trials), desc="calibrate",
                   unit="trial", disable=not progress) as bar:
-            for _ in range(max(cfg.trials - done, 0)):
-                study.optimize(objective, n_trials=1)
-                bar.update(1)
-                bar.set_postfix(best=f"{study.best_value:.2f}")
+            while done() < cfg.trials and failed <= cfg.trials:
+                # a trial whose parameters the patient refuses, or whose arm diverges, fails
+                # alone (recorded as failed) and the search goes on
+                study.optimize(objective, n_trials=1, catch=(ConfigError, FloatingPointError))
+                if study.trials[-1].state == states.COMPLETE:
+                    bar.update(1)
+                    bar.set_postfix(best=f"{study.best_value:.2f}")
+                else:
+                    failed += 1
     finally:
         optuna.logging.set_verbosity(level)
         if pool_exec is not None:
             pool_exec.shutdown(cancel_futures=True)
     complete = sorted((t for t in study.trials if t.state == states.COMPLETE),
                       key=lambda t: t.number)[:cfg.trials]
+    if not complete:
+        raise ConfigError(f"space: every trial in {out} failed; see the trials' folders")
     best = max(complete, key=lambda t: t.value)
     first = complete[0] if complete and complete[0].params == start else None
     summary = {"best_trial": best.number, "objective": float(best.value),

@@ -101,9 +101,9 @@ def site_lesions(cfg: ValidateConfig, sheet_width: float = 3.0, sheet_height: fl
 
 def natural_history(cfg: ValidateConfig, lesions: list[Lesion], progress: Progress,
                     seed: int | None = None, desc: str = "natural history") -> NaturalHistory:
-    """The cohort with no therapy: scores, kinematics and biomarkers every day. Patient i is
-    lesion i with noise seed `seed + i` (default `cfg.seed + i`, as in every other
-    experiment on the main cohort)."""
+    """The cohort with no therapy: scores, kinematics and biomarkers every day, and row 1's
+    site pairs on day 0. Patient i is lesion i with noise seed `seed + i` (default `cfg.seed +
+    i`, as in every other experiment on the main cohort); site pair k shares seed `seed + k`."""
     seed = cfg.seed if seed is None else seed
     batch = PatientBatch(lesions, cfg.patient, seed=seed)
     scores, peaks, pm = [], [], []
@@ -155,8 +155,9 @@ def lesion_size(g: Measures, nat: NaturalHistory) -> Row:
                 "site_ratio": site.value, "site_ratio_ci": [site.low, site.high],
                 "site_deficit_pm": rounded(deficit[0]), "site_deficit_m1": rounded(deficit[1])},
                mg.weakest(mg.significant(size, -1), mg.significant(cst, -1),
-                          mg.scaled(abs(cst.value) - abs(size_rec.value),
-                                    (cst.high - cst.low) / 2),
+                          mg.condition(abs(cst.value) > abs(size_rec.value),
+                                       abs(cst.value) - abs(size_rec.value),
+                                       (cst.high - cst.low) / 2),
                           mg.below(site, 1.0)))
 
 
@@ -249,7 +250,8 @@ def proportional_recovery(g: Measures, nat: NaturalHistory) -> Row:
                              "fit": fit.tolist(), "severe": severe.tolist()}},
                mg.weakest(mg.within(slope.value, lo, hi, (slope.high - slope.low) / 2),
                           mg.holds(sev.n >= 2),
-                          mg.scaled(slope.value - sev.high, (sev.high - sev.low) / 2)))
+                          mg.condition(bool(sev.high < slope.value), slope.value - sev.high,
+                                       (sev.high - sev.low) / 2)))
 
 
 def proportional_recovery_figure(g: Measures, nat: NaturalHistory, slope: float) -> Figure:

@@ -121,7 +121,8 @@ def therapist_row(res: dict[str, Any]) -> Row:
                bool(test["mean_diff"] > 0 and test["ci_low"] > 0 and test["p"] < ALPHA),
                {"means": means, "best": res["best"], "worst": res["worst"],
                 "best_vs_worst": test},
-               mg.weakest(mg.scaled(test["ci_low"], (test["ci_high"] - test["ci_low"]) / 2),
+               mg.weakest(mg.condition(test["mean_diff"] > 0 and test["ci_low"] > 0,
+                                       test["ci_low"], (test["ci_high"] - test["ci_low"]) / 2),
                           mg.p_below(test["p"])))
 
 

@@ -160,7 +160,7 @@ def dose_response(cfg: ValidateConfig, ther: TherapyResult) -> Row:
                 "steps_ci": [[s.low, s.high] for s in steps],
                 "diminishing": diminishing.value,
                 "diminishing_ci": [diminishing.low, diminishing.high]},
-               mg.weakest(mg.above(most), *(-mg.below(s) for s in steps),
+               mg.weakest(mg.above(most), *(mg.not_below(s) for s in steps),
                           mg.holds(len(doses) >= 3), mg.below(diminishing)))
 
 
@@ -199,9 +199,9 @@ def specificity(cfg: ValidateConfig, ther: TherapyResult) -> Row:
     falls = mean_estimate(slopes)
     untrained = mean_estimate(dir_gain[:, ang >= 90].mean(1))
     others = max(e.value for a, e in by.items() if a != 0)
-    top = mg.scaled(by[0].value - others, (by[0].high - by[0].low) / 2)  # trained gains most
-    passed = bool(by[0].value == max(e.value for e in by.values()) and falls.excludes_zero(-1)
-                  and untrained.low > -NO_HARM_MARGIN)
+    first = by[0].value == max(e.value for e in by.values())
+    top = mg.condition(first, by[0].value - others, (by[0].high - by[0].low) / 2)
+    passed = bool(first and falls.excludes_zero(-1) and untrained.low > -NO_HARM_MARGIN)
     return Row(6, "specificity & generalisation",
                "gain by angle from trained: "
                + ", ".join(f"{a}°: {e.text()}" for a, e in by.items())

@@ -14,8 +14,9 @@ from rehabgym.config import ConfigError
 
 def open_study(out: Path, name: str, settings: dict[str, Any], seed: int) -> tuple[Any, list[int]]:
     """The study `name` in `out/study.db`, new or continued, and the numbers of the trials a
-    killed run left running (now marked failed). A study run with other `settings` is a
-    ConfigError; a continued study's sampler draws new parameters, not those it drew before."""
+    killed run left running (now marked failed: one folder serves one run at a time). A study
+    run with other `settings` is a ConfigError; a continued study's sampler draws new
+    parameters, not those it drew before."""
     import optuna  # a second of imports, for the commands that search only
 
     study = optuna.create_study(study_name=name, direction="maximize",
