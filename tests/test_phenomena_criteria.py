@@ -279,3 +279,14 @@ def test_margin_grows_with_the_effect(noise) -> None:
     margins = [nh.spontaneous_recovery(history(s0 + g * shape + wobble), DAYS).margin
                for g in (-5.0, 0.5, 10.0, 25.0)]
     assert margins == sorted(margins) and margins[0] < 0 < margins[2], margins
+
+
+def test_a_condition_on_its_edge_has_a_margin_near_zero() -> None:
+    """The best level being the easiest one: a difference of exactly 0 with no spread fails
+    on its edge, not by the largest margin."""
+    from rehabgym.phenomena import margins as mg
+    from rehabgym.stats import mean_estimate
+
+    edge = mg.above(mean_estimate(np.zeros(5)))
+    assert -1e-3 < edge < 0
+    assert mg.above(mean_estimate(np.full(5, -2.0))) == -mg.LIMIT

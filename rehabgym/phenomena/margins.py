@@ -24,9 +24,13 @@ FLOOR = 1e-6
 def condition(holds: bool, distance: float, half: float) -> float:
     """A condition's margin: the sign from whether it `holds` (the verdict's own test, so the
     contract holds by construction), the size `distance` from its edge in units of `half`
-    (clipped to [FLOOR, LIMIT]; LIMIT when either is not a finite number)."""
-    size = abs(distance / half) if math.isfinite(distance) and math.isfinite(half) and half > 0 \
-        else LIMIT
+    (clipped to [FLOOR, LIMIT]; LIMIT when the distance is not a finite number)."""
+    if not math.isfinite(distance):
+        size = LIMIT
+    elif math.isfinite(half) and half > 0:
+        size = abs(distance / half)
+    else:  # no spread: on the edge, or past it by any amount
+        size = FLOOR if distance == 0 else LIMIT
     size = min(LIMIT, max(FLOOR, size))
     return size if holds else -size
 
