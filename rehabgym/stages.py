@@ -3,7 +3,8 @@ started again with the same folder and config continues after the stages it had 
 
 Stages are saved as data only (numpy `.npz` without pickles), atomically; the folder
 also keeps a fingerprint of the resolved config, and a folder of another config is started
-again from scratch, saying so.
+again from scratch, saying so. Optuna studies kept on disk (`open_study`: `rehabgym tune` and
+`rehabgym calibrate`) continue the same way.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 import yaml
 
 from rehabgym.atomic import atomic_path, remove_leftovers, write_text
-from rehabgym.config import to_dict
+from rehabgym.config import ConfigError, to_dict
 
 
 def fingerprint(config: Any) -> str:
@@ -81,3 +82,24 @@ class Stages:
     def _reused(self, name: str, path: Path) -> None:
         print(f"{self.label}: {name} finished in an earlier run, read from {path}",
               file=sys.stderr)
+
+
+def open_study(out: Path, name: str, settings: dict[str, Any], seed: int) -> tuple[Any, list[int]]:
+    """The study `name` in `out/study.db`, new or continued, and the numbers of the trials a
+    killed run left running (now marked failed: one folder serves one run at a time). A study
+    run with other `settings` is a ConfigError; a continued study's sampler draws new
+    parameters, not those it drew before."""
+    import optuna  # a second of imports, for the commands that search only
+
+    study = optuna.create_study(study_name=name, direction="maximize",
+                                storage=f"sqlite:///{(out / 'study.db').resolve()}",
+                                load_if_exists=True)
+    if study.user_attrs.get("settings", settings) != settings:
+        raise ConfigError(f"out: the study in {out} was run with other settings (see its "
+                          f"config.yaml); continue it with them or choose another --out")
+    study.set_user_attr("settings", settings)
+    study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials))
+    killed = [t.number for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
+    for number in killed:
+        study.tell(number, state=optuna.trial.TrialState.FAIL)
+    return study, killed

@@ -46,7 +46,7 @@ from rehabgym.config import (
 )
 from rehabgym.healthy.checkpoint import checkpoint_digest
 from rehabgym.phenomena.config import ValidateConfig
-from rehabgym.runtime.studies import open_study
+from rehabgym.stages import open_study
 
 #: the seeds parameters are chosen on, and those kept to check the result (decision 1)
 TUNING_SEEDS = (0, 1, 2)

@@ -31,7 +31,7 @@ from rehabgym.config import ConfigError, Count, NonNegativeInt, check_fields, sa
 from rehabgym.envs.config import TherapyEnvConfig
 from rehabgym.evaluation.cohort import run_batch
 from rehabgym.evaluation.engine import on_one_thread
-from rehabgym.runtime.studies import open_study
+from rehabgym.stages import open_study
 from rehabgym.therapists import heuristic_factory
 from rehabgym.therapists.registry import format_spec
 from rehabgym.tuning.space import LADDER, SEARCH_SPACES, check_tunable
