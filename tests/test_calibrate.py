@@ -137,6 +137,6 @@ def test_the_shipped_calibration_config_loads():
 
     root = Path(__file__).resolve().parents[1] / "configs" / "calibrate"
     cfg = load_config(CalibrateConfig, root / "rate_cost_cortex.yaml")
-    assert cfg.measured.patient.checkpoint == "runs/pretrain/rate_cost/healthy_cortex.pt"
+    assert cfg.measured.patient.checkpoint == "healthy_cortex_rate_cost.pt"  # shipped
     assert cfg.measured.n_patients == ValidateConfig.quick().n_patients
     assert "patient.plasticity.output_covariance" in {d.path for d in cfg.space}

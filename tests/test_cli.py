@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from rehabgym.config import load_config
+from rehabgym.healthy.checkpoint import checkpoint_digest
 from rehabgym.healthy.pretrain import PretrainConfig
 from rehabgym.phenomena import ValidateConfig
 
@@ -100,7 +101,11 @@ def test_shipped_validate_configs_load() -> None:
     assert (cfg.threshold_start, cfg.followup_days) == (30, 25)
     assert cfg.early_start == ValidateConfig().early_start  # only row 7's design moves
     cfg = load_config(ValidateConfig, root / "rate_cost_cortex.yaml")
-    assert cfg.patient.checkpoint == "runs/pretrain/rate_cost/healthy_cortex.pt"
+    assert checkpoint_digest(cfg.patient.checkpoint) == checkpoint_digest(
+        "healthy_cortex_rate_cost.pt")  # the shipped rate-cost cortex, by name
+    cfg = load_config(ValidateConfig, root / "calibrated_rate_cost.yaml")
+    assert cfg.patient.checkpoint == "healthy_cortex_rate_cost.pt"
+    assert cfg.patient.plasticity.output_covariance > 0
     cfg = load_config(PretrainConfig, root.parent / "pretrain_rate_cost.yaml")
     assert cfg.rate_weight == 40 and cfg.iterations == PretrainConfig().iterations
 

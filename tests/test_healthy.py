@@ -11,17 +11,18 @@ import pytest
 import torch
 
 from rehabgym.cortex import Cortex, CortexConfig, SheetConfig
-from rehabgym.healthy.checkpoint import load_checkpoint
+from rehabgym.healthy.checkpoint import SHIPPED, checkpoint_digest, load_checkpoint
 from rehabgym.healthy.criteria import check_healthy
 from rehabgym.healthy.pretrain import PretrainConfig, pretrain
 from rehabgym.reaching.loop import N_INPUTS, ClosedLoop
 from rehabgym.reaching.targets import center_out_targets
 
 
-def test_shipped_checkpoint_reaches_like_its_pretraining_run():
-    cortex, arm_cfg = load_checkpoint()
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_checkpoint_reaches_like_its_pretraining_run(name):
+    cortex, arm_cfg = load_checkpoint(name)
     assert cortex.dale_ok()
-    recorded = json.loads((resources.files("rehabgym") / "assets" / "healthy_cortex.json")
+    recorded = json.loads((resources.files("rehabgym") / "assets" / name.replace(".pt", ".json"))
                           .read_text())
     again = check_healthy(cortex, arm_cfg, verbose=False)
     for key in ("endpoint_error_cm", "worst_target_error_cm", "success_rate", "path_ratio",
@@ -68,3 +69,15 @@ def test_a_rate_cost_quiets_the_network(tmp_path):
 def test_missing_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="checkpoint"):
         load_checkpoint(tmp_path / "nope.pt")
+
+
+def test_a_shipped_checkpoint_is_named_by_its_file_name(tmp_path):
+    """A bare shipped name loads the file in the package (the default when None); a path that
+    exists wins over a name; an unknown name's error lists the shipped ones."""
+    default, _ = load_checkpoint()
+    assert torch.equal(load_checkpoint(SHIPPED[0])[0].w_rec, default.w_rec)
+    other, _ = load_checkpoint(SHIPPED[1])
+    assert not torch.equal(other.w_rec, default.w_rec)
+    assert checkpoint_digest(SHIPPED[0]) == checkpoint_digest(None) != checkpoint_digest(SHIPPED[1])
+    with pytest.raises(FileNotFoundError, match="healthy_cortex_rate_cost.pt"):
+        load_checkpoint("healthy_cortex_v9.pt")

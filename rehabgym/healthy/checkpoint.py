@@ -1,14 +1,18 @@
 """The healthy cortex checkpoint: weights, masks and configs of the pre-stroke network.
 
-The package ships one (`rehabgym/assets/healthy_cortex.pt`, made by `rehabgym pretrain`); every
-patient starts as a lesioned copy of it. Checkpoints hold tensors and plain values only and
-load with `torch.load(weights_only=True)`.
+The package ships them in `rehabgym/assets/` (made by `rehabgym pretrain`): `healthy_cortex.pt`,
+the default every patient starts from as a lesioned copy, and `healthy_cortex_rate_cost.pt`, the
+cortex with a metabolic cost on its rates (configs/pretrain_rate_cost.yaml) that the calibrated
+candidate patient uses. A checkpoint is named by a path or by a shipped file's bare name.
+Checkpoints hold tensors and plain values only and load with `torch.load(weights_only=True)`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import pickle
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -20,6 +24,7 @@ from rehabgym.config import from_dict, to_dict
 from rehabgym.cortex.network import Cortex, CortexConfig
 
 CHECKPOINT_NAME = "healthy_cortex.pt"
+SHIPPED = (CHECKPOINT_NAME, "healthy_cortex_rate_cost.pt")
 
 
 def save_checkpoint(cortex: Cortex, arm_config: ArmConfig, path: Path) -> None:
@@ -49,23 +54,30 @@ def _read(path: Path) -> dict:
 def checkpoint_digest(path: str | Path | None = None) -> str:
     """SHA-256 of a checkpoint file's bytes (default: the shipped one): what a run's stages
     are fingerprinted with, so a replaced checkpoint is never mistaken for the old one."""
-    if path is None:
-        data = (resources.files("rehabgym") / "assets" / CHECKPOINT_NAME).read_bytes()
-    else:
-        data = Path(path).read_bytes()
-    return hashlib.sha256(data).hexdigest()
+    with _located(path) as p:
+        return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+@contextmanager
+def _located(path: str | Path | None) -> Iterator[Path]:
+    """The file a checkpoint name means: a path that exists, else a shipped file's bare name
+    (None: the default one); anything else is an error naming the shipped ones."""
+    if path is not None and Path(path).is_file():
+        yield Path(path)
+        return
+    name = CHECKPOINT_NAME if path is None else str(path)
+    if name not in SHIPPED:
+        raise FileNotFoundError(f"checkpoint not found: {path} (a path, or one of the shipped "
+                                f"{list(SHIPPED)})")
+    with resources.as_file(resources.files("rehabgym") / "assets" / name) as p:
+        yield p
 
 
 def load_checkpoint(path: str | Path | None = None) -> tuple[Cortex, ArmConfig]:
-    """Load a cortex checkpoint; without a path, the healthy one shipped with the package."""
-    if path is None:
-        with resources.as_file(resources.files("rehabgym") / "assets" / CHECKPOINT_NAME) as p:
-            data = _read(p)
-    else:
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"checkpoint not found: {path}")
-        data = _read(path)
+    """Load a cortex checkpoint: a path, a shipped file's bare name, or (None) the default
+    healthy one shipped with the package."""
+    with _located(path) as p:
+        data = _read(p)
     cortex = Cortex(from_dict(CortexConfig, data["cortex_config"]), n_inputs=data["n_inputs"])
     cortex.load_state_dict(data["state_dict"])
     return cortex, from_dict(ArmConfig, data["arm_config"])

@@ -24,7 +24,7 @@ class PatientConfig:
     """Every default of a patient (the plasticity rules included)."""
 
     plasticity: PlasticityConfig = field(default_factory=PlasticityConfig)
-    checkpoint: str | None = None  # cortex checkpoint; None = the healthy one shipped
+    checkpoint: str | None = None  # cortex: a path or a shipped file's name; None = the default
     n_directions: Annotated[int, Range(1, 64)] = N_DIRECTIONS
     distance: Annotated[float, DISTANCES] = 0.10  # m, assessment distance
     duration: Annotated[float, Range(0.1, 5.0)] = 1.0  # s per reach
