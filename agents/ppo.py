@@ -26,10 +26,12 @@ def final_score(model: PPO | None, env_kwargs: dict, seed: int) -> float:
     """Motor score of one held-out patient at the end of an episode (None: rest every day)."""
     env = gym.make(ENV_ID, **env_kwargs)
     obs, info = env.reset(seed=seed)
+    rest = np.zeros(env.action_space.shape, dtype=np.int64)
+    rest[0] = 8  # direction 8 = a rest day (the other entries do not matter then)
     done = False
     while not done:
         action = (model.predict(obs, deterministic=True)[0] if model is not None
-                  else np.array([8, 0, 0, 0]))  # direction 8 = a rest day
+                  else rest)
         obs, _, terminated, truncated, info = env.step(action)
         done = terminated or truncated
     env.close()

@@ -10,6 +10,7 @@ responder rates, and the sample size for a target difference.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -190,13 +191,15 @@ class ArmEffect:
     n_control: int
 
 
-def ancova(outcome: np.ndarray, baseline: np.ndarray, arms: np.ndarray, control: str
-           ) -> tuple[list[ArmEffect], float]:
+def ancova(outcome: np.ndarray, baseline: np.ndarray, arms: np.ndarray, control: str,
+           arm_names: Sequence[str] | None = None) -> tuple[list[ArmEffect], float]:
     """Each arm against `control` by ANCOVA (statsmodels OLS: outcome ~ arm + baseline), the
     analysis a randomised trial with a baseline measurement reports (Vickers & Altman 2001,
     BMJ: more power than comparing gains or finals alone). Returns one `ArmEffect` per other arm
     (in order of first appearance) with Holm-adjusted p-values, and the residual standard
-    deviation (what a sample-size estimate needs). statsmodels is imported here, not with the
+    deviation (what a sample-size estimate needs). `arm_names`, the design's arms, lets the
+    control be an arm no patient was allocated to (a tiny trial): every effect is then NaN.
+    statsmodels is imported here, not with the
     module: it brings pandas, which most users of this module never need."""
     import statsmodels.api as sm
     from statsmodels.stats.multitest import multipletests
@@ -207,11 +210,13 @@ def ancova(outcome: np.ndarray, baseline: np.ndarray, arms: np.ndarray, control:
     ok = np.isfinite(y) & np.isfinite(x0)
     y, x0, arms = y[ok], x0[ok], arms[ok]
     names = [a for a in dict.fromkeys(arms.tolist()) if a != control]
-    if control not in set(arms.tolist()):
-        raise ValueError(f"control: {control!r} is not one of the arms {sorted(set(arms))}")
+    known = set(arms.tolist()) if arm_names is None else set(arm_names)
+    if control not in known:
+        raise ValueError(f"control: {control!r} is not one of the arms {sorted(known)}")
     design = np.column_stack([np.ones_like(y), x0 - x0.mean()]
                              + [(arms == a).astype(float) for a in names])
-    if len(y) <= design.shape[1]:  # no residual degree of freedom: nothing can be estimated
+    # no residual degree of freedom, or no control patient: nothing can be estimated
+    if len(y) <= design.shape[1] or not (arms == control).any():
         nan = Estimate(math.nan, math.nan, math.nan, math.nan, len(y))
         return [ArmEffect(a, nan, math.nan, math.nan, int((arms == a).sum()),
                           int((arms == control).sum())) for a in names], math.nan

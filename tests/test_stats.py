@@ -63,6 +63,14 @@ def test_ancova_finds_an_arm_effect_adjusted_for_baseline_and_no_effect_where_no
     assert flipped[0].effect.excludes_zero(-1)
     with pytest.raises(ValueError, match="control"):
         ancova(final, baseline, arms, "placebo")
+    # a control arm of the design that no patient was allocated to: every effect NaN
+    treated = arms != "control"
+    empty, sd = ancova(final[treated], baseline[treated], arms[treated], "control",
+                       ("control", "better", "same"))
+    assert [e.arm for e in empty] == ["better", "same"] and math.isnan(sd)
+    assert all(math.isnan(e.effect.value) and e.n_control == 0 for e in empty)
+    with pytest.raises(ValueError, match="placebo"):
+        ancova(final, baseline, arms, "placebo", ("control", "better", "same"))
 
 
 def test_responder_rates_and_sample_size_match_published_values() -> None:

@@ -56,7 +56,7 @@ def analyse(result: TrialResult) -> dict[str, Any]:
     comparisons: dict[str, Any] = {}
     residual_sd = math.nan
     for o in outcomes:
-        effects, sd = ancova(result.outcome(o), base, names, cfg.control)
+        effects, sd = ancova(result.outcome(o), base, names, cfg.control, cfg.arm_names)
         if o == cfg.primary:
             residual_sd = sd
         comparisons[o] = {e.arm: {**_estimate(e.effect), "p_holm": e.p_holm,
